@@ -1,0 +1,106 @@
+"""The `scaffold` command line.
+
+Exit codes: 0 clean (warnings allowed), 1 a check reported an error, 2 the spec is invalid or
+the command was used wrongly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from scaffold import __version__
+from scaffold.errors import ScaffoldError, SpecInvalid
+from scaffold.plan.engine import build_plan
+from scaffold.plan.model import Plan
+from scaffold.report import explain_text, findings_text, plan_text
+from scaffold.spec.load import load_spec
+
+
+def _color() -> bool | None:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _use_color() -> bool:
+    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def _load_plan(spec_path: str) -> tuple[str, Plan]:
+    try:
+        spec = load_spec(spec_path)
+    except SpecInvalid as exc:
+        count = len(exc.problems)
+        for problem in exc.problems:
+            click.echo(problem.render(), err=True, color=_color())
+        click.echo(f"{spec_path}: invalid spec ({count} problem{'s' * (count != 1)})", err=True)
+        sys.exit(exc.exit_code)
+    except ScaffoldError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    return spec.path, build_plan(spec)
+
+
+SPEC = click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="scaffold")
+def main() -> None:
+    """Turn a service-interaction spec into a plan (and runnable services).
+
+    Each link between services gets a pattern (rest, grpc, queue, stream, webhook) from the
+    guide's decision table, a reason, and concrete resilience settings.
+    """
+
+
+@main.command()
+@SPEC
+def check(spec: str) -> None:
+    """Validate SPEC and run the architecture checks.
+
+    Exits 0 when clean (warnings allowed), 1 when a check reports an error, 2 when the spec is
+    invalid.
+    """
+    path, plan = _load_plan(spec)
+    if plan.findings:
+        click.echo(findings_text(plan.findings, path, _use_color()), color=_color())
+    errors, warnings = len(plan.errors), len(plan.warnings)
+    click.echo(
+        f"{path}: {len(plan.interactions)} interactions, {errors} error{'s' * (errors != 1)}, "
+        f"{warnings} warning{'s' * (warnings != 1)}"
+    )
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@SPEC
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
+def plan(spec: str, as_json: bool) -> None:
+    """Show the pattern, reason and resilience settings chosen for each interaction of SPEC.
+
+    Exits like `check`: 1 when the plan has errors, so scripts can rely on it.
+    """
+    path, result = _load_plan(spec)
+    if as_json:
+        click.echo(json.dumps(result.to_json_data(), indent=2, sort_keys=False))
+    else:
+        click.echo(plan_text(result, path, _use_color()), color=_color())
+    sys.exit(1 if result.errors else 0)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format (checked in as specs/scaffold-spec.schema.json)."""
+    from scaffold.spec.schema import spec_json_schema
+
+    click.echo(spec_json_schema())
+
+
+@main.command()
+def explain() -> None:
+    """Print the decision table and every resilience default with its source."""
+    click.echo(explain_text())

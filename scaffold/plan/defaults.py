@@ -1,0 +1,185 @@
+"""The resilience defaults table: every value scaffold prewires, and where it comes from.
+
+Values are grounded in what the most trusted systems ship (see the sources). Durations are
+integers in milliseconds (or seconds where the unit says so) so that plans render to the same
+bytes every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Default:
+    pattern: str  # rest | grpc | queue | stream | webhook
+    key: str
+    value: Any
+    source: str
+    variant: str = ""  # which use case or direction the value is for; "" = all
+
+    @property
+    def ref(self) -> str:
+        return f"{self.pattern}.{self.key}" + (f"[{self.variant}]" if self.variant else "")
+
+
+S_GUIDE = "the guide: timeouts are a must and 30 s is too long"
+S_AWS = "AWS Builders' Library, 'Timeouts, retries and backoff with jitter': derive from the callee's p99.9"
+S_SRE_ATTEMPTS = "Google SRE book, 'Handling Overload': at most 3 attempts per request"
+S_SRE_BUDGET = "Google SRE book, 'Handling Overload': client retry budget of 10% of requests"
+S_JITTER = "botocore retries/standard.py and google-api-core retry: exponential backoff, full jitter"
+S_BACKOFF = "gRPC proposal A6 client retries: initialBackoff 0.1 s, maxBackoff 1 s, multiplier 2"
+S_RETRY_ON = "botocore standard mode and .NET standard resilience handler: connect errors, 408, 429, 5xx"
+S_RETRY_AFTER = "RFC 9110 section 10.2.3 Retry-After, honoured by the .NET standard resilience handler"
+S_IDEM_KEY = "IETF draft-ietf-httpapi-idempotency-key-header: retry POST/PATCH only with Idempotency-Key"
+S_BREAKER_THRESHOLD = "fabfuel/circuitbreaker default: 5 consecutive failures (no ratio window in Python breakers)"
+S_BREAKER_BREAK = "App-vNext/Polly CircuitBreakerConstants and .NET standard handler: break duration 5 s"
+S_BREAKER_COUNTS = "Polly / .NET standard handler: count 5xx, timeouts and connection errors, never 4xx"
+S_BULKHEAD = "resilience4j BulkheadConfig: 25 concurrent calls; reject on overflow"
+S_POOL = "httpx _config.py: Limits(max_connections=100, max_keepalive_connections=20), set explicitly"
+S_ONE_LAYER = "istio retry.go (2 retries by default), Envoy route_components.proto: retry at ONE layer"
+S_GRPC_DEADLINE = "grpc.io deadlines guide: always set a deadline; the default is unbounded"
+S_GRPC_MAX = "gRPC proposal A6: maxAttempts above 5 is silently capped to 5"
+S_GRPC_CODES = "gRPC proposal A6 and status code guide: UNAVAILABLE is safe; ABORTED only when idempotent"
+S_GRPC_THROTTLE = "gRPC proposal A6 retryThrottling: maxTokens 10, tokenRatio 0.1"
+S_RMQ_QUORUM = "RabbitMQ quorum queues docs: replicated, poison-message handling with x-delivery-limit"
+S_RMQ_LIMIT = "RabbitMQ 4 default delivery-limit 20; 3.10 has none, so it is always set explicitly"
+S_RMQ_DLX = "RabbitMQ docs: messages past the delivery limit are dropped unless a dead-letter exchange is set"
+S_RMQ_PREFETCH = "RabbitMQ consumer prefetch docs: 1-10 for slow jobs; aio-pika's default 0 is unlimited"
+S_RMQ_CONFIRMS = "RabbitMQ confirms docs and aio-pika channel.py: publisher confirms + persistent + manual ack"
+S_RMQ_ACK_TIMEOUT = "RabbitMQ consumer_timeout default 30 min: handlers stay well below it"
+S_DELAYED_RETRY = "RabbitMQ / Kafka practice: delayed retry with backoff, not hot redelivery loops"
+S_IDEM_CONSUMER = "the guide: handle duplicate messages (idempotency); dedupe on message id"
+S_KAFKA_ACKS = "aiokafka producer.py defaults to acks=1 without idempotence: set acks=all, idempotence on"
+S_KAFKA_INFLIGHT = "Kafka producer docs: idempotence keeps order with at most 5 requests in flight"
+S_KAFKA_LINGER = "KIP-1030: linger.ms default 5 in Kafka 4 (aiokafka defaults to 0)"
+S_KAFKA_DELIVERY = "Kafka producer config: delivery.timeout.ms 120000"
+S_KAFKA_PARTITIONER = "Java client and aiokafka hash keys with murmur2 (librdkafka differs): use murmur2"
+S_KAFKA_COMMIT = "aiokafka consumer.py auto-commits by default: commit manually after processing"
+S_KAFKA_POLL = "Kafka consumer config: max.poll.interval.ms 300000"
+S_KAFKA_DLT = "Kafka has no DLQ: retry topic with delay, then a dead-letter topic (FastStream REJECT commits)"
+S_KAFKA_GROUP = "Kafka consumer groups: one group per consuming service so each service sees every event"
+S_WEBHOOK_SIG = "Standard Webhooks spec: HMAC-SHA256 over '{id}.{timestamp}.{body}', v1 signatures"
+S_WEBHOOK_TOL = "Standard Webhooks spec and stripe-python: timestamp tolerance 5 min (300 s)"
+S_WEBHOOK_DEDUPE = "Standard Webhooks spec: webhook-id is the idempotency key; keep ids for 2x the tolerance"
+S_WEBHOOK_ACK = "Standard Webhooks spec: answer 2xx fast and process asynchronously; senders wait 15-30 s"
+S_WEBHOOK_SCHEDULE = "Standard Webhooks spec retry schedule: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h"
+S_WEBHOOK_410 = "Standard Webhooks spec: a 410 Gone response disables the endpoint"
+S_EXTERNAL_TIMEOUT = "third-party APIs are slower and further away; Stripe's client times out at 80 s: cap at 15 s"
+
+DEFAULTS: tuple[Default, ...] = (
+    # -- REST (httpx client, FastAPI server) -----------------------------------------------
+    Default("rest", "attempt_timeout_ms", 1000, f"{S_GUIDE}; {S_AWS}", "user-facing"),
+    Default("rest", "total_timeout_ms", 3000, S_GUIDE, "user-facing"),
+    Default("rest", "attempt_timeout_ms", 300, S_AWS, "high-throughput-internal"),
+    Default("rest", "total_timeout_ms", 1000, S_AWS, "high-throughput-internal"),
+    Default("rest", "attempt_timeout_ms", 5000, S_EXTERNAL_TIMEOUT, "external-integration"),
+    Default("rest", "total_timeout_ms", 15000, S_EXTERNAL_TIMEOUT, "external-integration"),
+    Default("rest", "attempt_timeout_ms", 2000, S_AWS, "other"),
+    Default("rest", "total_timeout_ms", 5000, S_GUIDE, "other"),
+    Default("rest", "max_attempts", 3, S_SRE_ATTEMPTS),
+    Default("rest", "backoff_initial_ms", 100, S_BACKOFF),
+    Default("rest", "backoff_max_ms", 1000, S_BACKOFF),
+    Default("rest", "backoff_multiplier", 2, S_BACKOFF),
+    Default("rest", "backoff_jitter", "full", S_JITTER),
+    Default("rest", "retry_on", ["connect-error", "timeout", "408", "429", "5xx"], S_RETRY_ON),
+    Default("rest", "honour_retry_after", True, S_RETRY_AFTER),
+    Default("rest", "idempotency_key", True, S_IDEM_KEY),
+    Default("rest", "retry_budget_ratio", 0.1, S_SRE_BUDGET),
+    Default("rest", "breaker_failure_threshold", 5, S_BREAKER_THRESHOLD),
+    Default("rest", "breaker_recovery_ms", 5000, S_BREAKER_BREAK),
+    Default("rest", "breaker_counts", ["5xx", "timeout", "connect-error"], S_BREAKER_COUNTS),
+    Default("rest", "concurrency_limit", 25, S_BULKHEAD),
+    Default("rest", "max_connections", 100, S_POOL),
+    Default("rest", "max_keepalive_connections", 20, S_POOL),
+    Default("rest", "mesh_retry_attempts", 0, S_ONE_LAYER),
+    # -- gRPC (grpc.aio) --------------------------------------------------------------------
+    Default("grpc", "total_timeout_ms", 3000, f"{S_GRPC_DEADLINE}; {S_GUIDE}", "user-facing"),
+    Default("grpc", "total_timeout_ms", 1000, f"{S_GRPC_DEADLINE}; {S_AWS}", "high-throughput-internal"),
+    Default("grpc", "total_timeout_ms", 5000, S_GRPC_DEADLINE, "other"),
+    Default("grpc", "max_attempts", 3, f"{S_SRE_ATTEMPTS}; {S_GRPC_MAX}"),
+    Default("grpc", "backoff_initial_ms", 100, S_BACKOFF),
+    Default("grpc", "backoff_max_ms", 1000, S_BACKOFF),
+    Default("grpc", "backoff_multiplier", 2, S_BACKOFF),
+    Default("grpc", "retryable_status_codes", ["UNAVAILABLE"], S_GRPC_CODES, "not idempotent"),
+    Default("grpc", "retryable_status_codes", ["UNAVAILABLE", "ABORTED"], S_GRPC_CODES, "idempotent"),
+    Default("grpc", "retry_throttling_max_tokens", 10, S_GRPC_THROTTLE),
+    Default("grpc", "retry_throttling_token_ratio", 0.1, S_GRPC_THROTTLE),
+    Default("grpc", "breaker_failure_threshold", 5, S_BREAKER_THRESHOLD),
+    Default("grpc", "breaker_recovery_ms", 5000, S_BREAKER_BREAK),
+    Default(
+        "grpc",
+        "breaker_counts",
+        ["UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "UNKNOWN"],
+        S_BREAKER_COUNTS,
+    ),
+    Default("grpc", "concurrency_limit", 25, S_BULKHEAD, "user-facing"),
+    Default(
+        "grpc",
+        "concurrency_limit",
+        100,
+        S_BULKHEAD + " (raised for high-throughput links)",
+        "high-throughput-internal",
+    ),
+    Default("grpc", "mesh_retry_attempts", 0, S_ONE_LAYER),
+    # -- queue (RabbitMQ) -------------------------------------------------------------------
+    Default("queue", "queue_type", "quorum", S_RMQ_QUORUM),
+    Default("queue", "delivery_limit", 20, S_RMQ_LIMIT),
+    Default("queue", "dead_letter", True, S_RMQ_DLX),
+    Default("queue", "prefetch", 10, S_RMQ_PREFETCH),
+    Default("queue", "publisher_confirms", True, S_RMQ_CONFIRMS),
+    Default("queue", "persistent", True, S_RMQ_CONFIRMS),
+    Default("queue", "manual_ack", True, S_RMQ_CONFIRMS),
+    Default("queue", "publish_timeout_ms", 5000, S_GUIDE),
+    Default("queue", "handler_timeout_ms", 60000, S_RMQ_ACK_TIMEOUT),
+    Default("queue", "retry_delays_ms", [1000, 10000, 60000], S_DELAYED_RETRY),
+    Default("queue", "dedupe_on", "message_id", S_IDEM_CONSUMER),
+    # -- stream (Kafka) -----------------------------------------------------------------------
+    Default("stream", "acks", "all", S_KAFKA_ACKS),
+    Default("stream", "enable_idempotence", True, S_KAFKA_ACKS),
+    Default("stream", "max_in_flight", 5, S_KAFKA_INFLIGHT),
+    Default("stream", "linger_ms", 5, S_KAFKA_LINGER),
+    Default("stream", "delivery_timeout_ms", 120000, S_KAFKA_DELIVERY),
+    Default("stream", "partitioner", "murmur2", S_KAFKA_PARTITIONER),
+    Default("stream", "enable_auto_commit", False, S_KAFKA_COMMIT),
+    Default("stream", "commit", "after-processing", S_KAFKA_COMMIT),
+    Default("stream", "max_poll_interval_ms", 300000, S_KAFKA_POLL),
+    Default("stream", "auto_offset_reset", "earliest", S_KAFKA_GROUP),
+    Default("stream", "handler_timeout_ms", 60000, S_KAFKA_POLL),
+    Default("stream", "retry_delays_ms", [1000, 10000, 60000], S_KAFKA_DLT),
+    Default("stream", "dedupe_on", "event_id", S_IDEM_CONSUMER),
+    # -- webhooks (Standard Webhooks) ---------------------------------------------------------
+    Default("webhook", "signature", "standard-webhooks-v1-hmac-sha256", S_WEBHOOK_SIG),
+    Default("webhook", "tolerance_s", 300, S_WEBHOOK_TOL),
+    Default("webhook", "dedupe_on", "webhook-id", S_WEBHOOK_DEDUPE),
+    Default("webhook", "dedupe_ttl_s", 600, S_WEBHOOK_DEDUPE),
+    Default("webhook", "ack_within_ms", 2000, S_WEBHOOK_ACK, "inbound"),
+    Default("webhook", "attempt_timeout_ms", 15000, S_WEBHOOK_ACK, "outbound"),
+    Default(
+        "webhook",
+        "send_schedule_s",
+        [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+        S_WEBHOOK_SCHEDULE,
+        "outbound",
+    ),
+    Default("webhook", "disable_on_410", True, S_WEBHOOK_410, "outbound"),
+)
+
+
+def lookup(pattern: str, key: str, variant: str = "") -> Default:
+    """The default for ``key`` of ``pattern``, preferring the one for ``variant``."""
+    general = None
+    for item in DEFAULTS:
+        if item.pattern == pattern and item.key == key:
+            if item.variant == variant:
+                return item
+            if item.variant in ("", "other"):
+                general = item
+    if general is None:
+        raise KeyError(f"{pattern}.{key}[{variant}]")
+    return general
+
+
+def value(pattern: str, key: str, variant: str = "") -> Any:
+    return lookup(pattern, key, variant).value

@@ -1,0 +1,369 @@
+"""Load a spec file: parse, validate, follow references, import contracts, check names.
+
+Every problem found is collected; the caller gets either a :class:`LoadedSpec` or one
+:class:`SpecInvalid` that lists them all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from scaffold import names
+from scaffold.errors import Problem, SpecInvalid
+from scaffold.spec.model import Interaction, Operation, Spec
+from scaffold.spec.resolved import (
+    IDEMPOTENT_METHODS,
+    ChannelDef,
+    Endpoint,
+    LoadedSpec,
+    MessageDef,
+    OperationDef,
+)
+from scaffold.spec.validate import problems_from
+from scaffold.spec.yaml_source import Loc, Source, load_source
+
+
+def load_spec(path: str | Path) -> LoadedSpec:
+    """Load and fully resolve the spec at ``path`` or raise :class:`SpecInvalid`."""
+    path = Path(path)
+    display = str(path)
+    source = load_source(path, display)
+    return resolve(source, path.parent)
+
+
+def resolve(source: Source, base_dir: Path) -> LoadedSpec:
+    """Validate parsed YAML and resolve it against files under ``base_dir``."""
+    if not isinstance(source.data, dict):
+        raise SpecInvalid(
+            [source.problem((), "the spec must be a mapping at the top level", "start with `version: 1`")]
+        )
+    try:
+        spec = Spec.model_validate(source.data)
+    except ValidationError as exc:
+        raise SpecInvalid(problems_from(exc, source, Spec)) from None
+    return _Resolver(spec, source, base_dir).run()
+
+
+class _Resolver:
+    def __init__(self, spec: Spec, source: Source, base_dir: Path) -> None:
+        self.spec = spec
+        self.source = source
+        self.base_dir = base_dir
+        self.problems: list[Problem] = []
+        self.messages: dict[str, MessageDef] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        self.channels: dict[str, ChannelDef] = {}
+
+    def fail(self, loc: Loc, message: str, hint: str = "") -> None:
+        self.problems.append(self.source.problem(loc, message, hint))
+
+    def run(self) -> LoadedSpec:
+        self._messages()
+        self._endpoints()
+        self._operation_messages()
+        self._channels()
+        self._interactions()
+        if self.problems:
+            raise SpecInvalid(self.problems)
+        positions = tuple(self.source.where(("interactions", i)) for i in range(len(self.spec.interactions)))
+        return LoadedSpec(
+            path=self.source.path,
+            name=self.spec.name,
+            description=self.spec.description,
+            settings=self.spec.settings,
+            messages=dict(sorted(self.messages.items())),
+            channels=dict(sorted(self.channels.items())),
+            endpoints=self.endpoints,
+            interactions=tuple(self.spec.interactions),
+            interaction_positions=positions,
+        )
+
+    # -- messages -------------------------------------------------------------------------
+    def _messages(self) -> None:
+        for name, message in self.spec.messages.items():
+            loc: Loc = ("messages", name)
+            if message.schema_ is not None:
+                schema, origin = message.schema_, "spec"
+            else:
+                assert message.ref is not None
+                loaded = self._schema_file(message.ref, (*loc, "$ref"))
+                if loaded is None:
+                    continue
+                schema, origin = loaded, f"file:{message.ref}"
+            if self._check_schema(schema, loc):
+                self.messages[name] = MessageDef(name, message.description, schema, origin)
+
+    def _schema_file(self, ref: str, loc: Loc) -> dict[str, Any] | None:
+        target = self.base_dir / ref
+        if target.suffix.lower() not in {".json", ".yaml", ".yml"}:
+            self.fail(loc, f"`{ref}` is not a .json, .yaml or .yml file", "point `$ref` at a JSON Schema file")
+            return None
+        try:
+            data = load_source(target, ref).data
+        except SpecInvalid as exc:
+            for p in exc.problems:
+                self.fail(loc, f"{ref}: {p.message}", p.hint)
+            return None
+        if not isinstance(data, dict):
+            self.fail(loc, f"`{ref}` does not hold a JSON Schema object", "the file must be a mapping")
+            return None
+        return data
+
+    def _check_schema(self, schema: dict[str, Any], loc: Loc) -> bool:
+        import jsonschema
+
+        try:
+            jsonschema.validators.validator_for(schema).check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            where = ".".join(str(p) for p in exc.path) or "(top)"
+            self.fail(loc, f"not a valid JSON Schema at {where}: {exc.message}", "see https://json-schema.org")
+            return False
+        return True
+
+    # -- services and externals ---------------------------------------------------------
+    def _endpoints(self) -> None:
+        for name, service in self.spec.services.items():
+            loc: Loc = ("services", name)
+            self._identifier(name, loc)
+            operations = {op_name: _operation(op_name, op) for op_name, op in service.operations.items()}
+            extra: dict[str, Any] = {}
+            contracts = service.contracts
+            if contracts is not None:
+                imported = self._contracts(name, loc, operations)
+                extra.update(imported)
+            self.endpoints[name] = Endpoint(
+                name=name,
+                kind="service",
+                description=service.description,
+                operations=operations,
+                publishes=tuple(service.publishes),
+                consumes=tuple(service.consumes),
+                **extra,
+            )
+            for op_name in operations:
+                self._identifier(op_name, (*loc, "operations", op_name))
+        for name, external in self.spec.externals.items():
+            loc = ("externals", name)
+            if name in self.spec.services:
+                self.fail(loc, f"`{name}` is both a service and an external", "rename one of them")
+                continue
+            if external.kind == "client" and external.operations:
+                self.fail(
+                    (*loc, "operations"),
+                    "a `client` external calls in and offers no operations",
+                    "use `kind: api` for a third-party API",
+                )
+            self.endpoints[name] = Endpoint(
+                name=name,
+                kind=external.kind,
+                description=external.description,
+                operations={n: _operation(n, op) for n, op in external.operations.items()},
+                base_url=external.base_url,
+                accepts_idempotency_key=external.accepts_idempotency_key,
+            )
+
+    def _contracts(self, service: str, loc: Loc, operations: dict[str, OperationDef]) -> dict[str, Any]:
+        from scaffold.spec import contracts as importer
+
+        spec_contracts = self.spec.services[service].contracts
+        assert spec_contracts is not None
+        extra: dict[str, Any] = {}
+        for kind, ref in (("proto", spec_contracts.proto), ("openapi", spec_contracts.openapi)):
+            if ref is None:
+                continue
+            ref_loc: Loc = (*loc, "contracts", kind)
+            target = self.base_dir / ref
+            try:
+                if kind == "proto":
+                    contract = importer.import_proto(target, ref)
+                    extra.update(
+                        proto_file=str(target.resolve()),
+                        proto_package=contract.proto_package,
+                        proto_service=contract.proto_service,
+                    )
+                else:
+                    contract = importer.import_openapi(target, ref)
+                    extra.update(openapi_file=str(target.resolve()))
+            except SpecInvalid as exc:
+                self.problems.extend(exc.problems)
+                continue
+            for op_name, op in contract.operations.items():
+                if op_name in operations:
+                    self.fail(
+                        ref_loc,
+                        f"operation `{op_name}` is both in the spec and in `{ref}`",
+                        "remove it from the spec: the contract owns it",
+                    )
+                operations[op_name] = op
+            for msg_name, message in contract.messages.items():
+                known = self.messages.get(msg_name)
+                if known is not None and known.schema != message.schema:
+                    self.fail(
+                        ref_loc,
+                        f"message `{msg_name}` from `{ref}` differs from the one already defined",
+                        "rename one of them",
+                    )
+                    continue
+                self.messages.setdefault(msg_name, message)
+        return extra
+
+    def _identifier(self, name: str, loc: Loc) -> None:
+        problem = names.python_identifier_problem(name)
+        if problem:
+            self.fail(loc, problem, "choose another name")
+
+    def _operation_messages(self) -> None:
+        for name, endpoint in self.endpoints.items():
+            group = "services" if endpoint.is_service else "externals"
+            for op in endpoint.operations.values():
+                for role in ("request", "response"):
+                    msg = getattr(op, role)
+                    if msg is not None and msg not in self.messages:
+                        self.fail(
+                            (group, name, "operations", op.name, role),
+                            f"unknown message `{msg}`",
+                            self._suggest(msg, self.messages, "messages"),
+                        )
+
+    # -- channels -----------------------------------------------------------------------
+    def _channels(self) -> None:
+        for name, channel in self.spec.channels.items():
+            if channel.message not in self.messages:
+                self.fail(
+                    ("channels", name, "message"),
+                    f"unknown message `{channel.message}`",
+                    self._suggest(channel.message, self.messages, "messages"),
+                )
+            self.channels[name] = ChannelDef(name, channel.message, channel.description, channel.key)
+        # Channels named by interactions and not declared take their name from the message.
+        for index, inter in enumerate(self.spec.interactions):
+            if inter.message is None or inter.operation is not None:
+                continue
+            channel_name = inter.channel or names.dotted(inter.message)
+            declared = self.channels.get(channel_name)
+            if declared is None:
+                self.channels[channel_name] = ChannelDef(channel_name, inter.message, "", None)
+            elif declared.message != inter.message:
+                self.fail(
+                    ("interactions", index, "message"),
+                    f"channel `{channel_name}` carries `{declared.message}`, not `{inter.message}`",
+                    "use the channel's message or name another channel",
+                )
+        for name, endpoint in self.endpoints.items():
+            for role in ("publishes", "consumes"):
+                for i, channel_name in enumerate(getattr(endpoint, role)):
+                    if channel_name not in self.channels:
+                        self.fail(
+                            ("services", name, role, i),
+                            f"unknown channel `{channel_name}`",
+                            self._suggest(channel_name, self.channels, "channels"),
+                        )
+
+    # -- interactions ---------------------------------------------------------------------
+    def _interactions(self) -> None:
+        seen: dict[str, int] = {}
+        for index, inter in enumerate(self.spec.interactions):
+            loc: Loc = ("interactions", index)
+            ends_known = True
+            for role, name in (("from", inter.from_), ("to", inter.to)):
+                if name not in self.endpoints:
+                    ends_known = False
+                    self.fail(
+                        (*loc, role),
+                        f"unknown service or external `{name}`",
+                        self._suggest(name, self.endpoints, "services or externals"),
+                    )
+            if inter.from_ == inter.to:
+                self.fail(loc, f"`{inter.from_}` talks to itself", "an interaction links two different ends")
+            if (inter.operation is None) == (inter.message is None):
+                self.fail(
+                    loc,
+                    "give exactly one of `operation` (a call) or `message` (an async message or webhook)",
+                    "`operation` names an operation of `to`; `message` names a message",
+                )
+            if inter.channel is not None and inter.message is None:
+                self.fail((*loc, "channel"), "`channel` only goes with `message`", "add the message that flows")
+            if inter.message is not None and inter.message not in self.messages:
+                self.fail(
+                    (*loc, "message"),
+                    f"unknown message `{inter.message}`",
+                    self._suggest(inter.message, self.messages, "messages"),
+                )
+            if ends_known:
+                self._interaction_ends(inter, loc)
+            key = interaction_id(inter)
+            if key in seen:
+                self.fail(
+                    loc,
+                    f"duplicate interaction `{key}` (same as interactions[{seen[key]}])",
+                    "remove one, or give them different `id`s",
+                )
+            seen.setdefault(key, index)
+
+    def _interaction_ends(self, inter: Interaction, loc: Loc) -> None:
+        source, target = self.endpoints[inter.from_], self.endpoints[inter.to]
+        if source.kind == "api" and inter.operation is not None:
+            self.fail(
+                (*loc, "from"),
+                f"`{source.name}` is a third-party API; it cannot call operations",
+                "a third-party API reaches the system through webhooks: use `message`",
+            )
+        if target.kind == "client":
+            self.fail(
+                (*loc, "to"),
+                f"`{target.name}` is a client at the edge; nothing calls into it",
+                "swap `from` and `to`, or make it `kind: api`",
+            )
+        if not source.is_service and not target.is_service:
+            self.fail(loc, "an interaction needs at least one service of this system", "")
+        if inter.operation is not None and inter.operation not in target.operations:
+            self.fail(
+                (*loc, "operation"),
+                f"`{target.name}` has no operation `{inter.operation}`",
+                self._suggest(inter.operation, target.operations, f"operations of {target.name}"),
+            )
+        if inter.within is not None and inter.within not in source.operations:
+            self.fail(
+                (*loc, "within"),
+                f"`{source.name}` has no operation `{inter.within}`",
+                self._suggest(inter.within, source.operations, f"operations of {source.name}"),
+            )
+
+    @staticmethod
+    def _suggest(name: str, known: dict[str, Any], what: str) -> str:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+        if close:
+            return f"did you mean `{close[0]}`?"
+        if not known:
+            return f"no {what} are defined"
+        shown = ", ".join(sorted(known)[:8])
+        return f"known {what}: {shown}" + (", ..." if len(known) > 8 else "")
+
+
+def _operation(name: str, op: Operation) -> OperationDef:
+    method = op.http.method if op.http else "POST"
+    path = op.http.path if op.http else "/" + names.kebab(name)
+    idempotent = op.idempotent if op.idempotent is not None else method in IDEMPOTENT_METHODS
+    return OperationDef(
+        name=name,
+        description=op.description,
+        request=op.request,
+        response=op.response,
+        idempotent=idempotent,
+        streaming=op.streaming,
+        http_method=method,
+        http_path=path,
+    )
+
+
+def interaction_id(inter: Interaction) -> str:
+    """The stable name of an interaction: its `id`, or ``<from>-to-<to>-<what flows>``."""
+    if inter.id:
+        return inter.id
+    what = inter.operation or inter.message or ""
+    return f"{inter.from_}-to-{inter.to}-{names.kebab(what)}"
