@@ -93,6 +93,47 @@ def plan(spec: str, as_json: bool) -> None:
 
 
 @main.command()
+@SPEC
+@click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Folder to write the services into.")
+@click.option("--force", is_flag=True, help="Regenerate into a non-empty folder; your own files are kept.")
+@click.option("--dry-run", is_flag=True, help="List the files that would be written; write nothing.")
+def generate(spec: str, output: str, force: bool, dry_run: bool) -> None:
+    """Generate one Python project per service of SPEC into OUTPUT.
+
+    Refuses to write when the plan has errors (see `scaffold check`) or when OUTPUT is not empty
+    (unless --force). Nothing is written unless every service renders.
+    """
+    from pathlib import Path
+
+    from scaffold.generate import generate as run_generate
+
+    path, result = _load_plan(spec)
+    show = sys.stderr.isatty()
+
+    def progress(text: str) -> None:
+        if show:
+            click.echo(f"rendering {text}", err=True)
+
+    try:
+        generated = run_generate(
+            load_spec(spec), result, Path(output), force=force, dry_run=dry_run, progress=progress
+        )
+    except ScaffoldError as exc:
+        if result.errors:
+            click.echo(findings_text(result.errors, path, _use_color()), err=True, color=_color())
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1 if result.errors else exc.exit_code)
+    if dry_run:
+        for name in generated.files:
+            click.echo(str(Path(output) / name))
+        return
+    for name in generated.kept:
+        click.echo(f"kept your {name}", err=True)
+    click.echo(f"generated {len(generated.services)} services ({len(generated.files)} files) in {output}")
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON Schema of the spec format (checked in as specs/scaffold-spec.schema.json)."""
     from scaffold.spec.schema import spec_json_schema

@@ -136,27 +136,35 @@ class _SyncGraph:
 
 
 def check_cycles(graph: _SyncGraph) -> Iterator[Finding]:
-    edges: dict[str, list[Link]] = {}
-    for link in graph.links:
-        edges.setdefault(link.source.name, []).append(link)
+    # Follow calls the way `chains` and the timeout checks do, honouring `within`: a service that is
+    # in a cycle only by its service names (A.Foo calls B.Bar, B.Qux calls A.Baz) never waits on
+    # itself, and reporting it as an error was a false positive. A state is the service and the
+    # operation it serves; a cycle returns to a state already on the path.
     reported: set[frozenset[str]] = set()
 
-    def visit(node: str, path: list[Link], on_path: dict[str, int]) -> Iterator[list[Link]]:
-        for link in edges.get(node, []):
-            nxt = link.target.name
+    def state(link: Link) -> tuple[str, str | None]:
+        return (link.target.name, link.inter.operation)
+
+    def visit(path: list[Link], on_path: dict[tuple[str, str | None], int]) -> Iterator[list[Link]]:
+        last = path[-1]
+        for link in graph.outgoing(last.target.name, last.inter.operation):
+            nxt = state(link)
             if nxt in on_path:
-                yield [*path[on_path[nxt] :], link]
+                yield [*path[on_path[nxt] + 1 :], link]
             elif len(path) < 50:
-                on_path[nxt] = len(path) + 1
-                yield from visit(nxt, [*path, link], on_path)
+                on_path[nxt] = len(path)
+                yield from visit([*path, link], on_path)
                 del on_path[nxt]
 
-    for start in sorted(edges):
-        for cycle in visit(start, [], {start: 0}):
-            key = frozenset(link.id for link in cycle)
+    order = {link.id: i for i, link in enumerate(graph.links)}
+    for start in graph.links:
+        for found in visit([start], {state(start): 0}):
+            key = frozenset(link.id for link in found)
             if key in reported:
                 continue
             reported.add(key)
+            first = min(range(len(found)), key=lambda i: order[found[i].id])
+            cycle = found[first:] + found[:first]  # start at the link written first in the spec
             loop = " -> ".join([cycle[0].source.name, *(link.target.name for link in cycle)])
             yield _finding(
                 "error",
@@ -174,6 +182,7 @@ def check_chains(spec: LoadedSpec, graph: _SyncGraph) -> Iterator[Finding]:
     max_amp = spec.settings.max_retry_amplification
     for start in _entries(graph):
         deepest: list[Link] = []
+        reported_layers: set[tuple[str, ...]] = set()
         worst_amp: tuple[int, list[Link]] = (1, [])
         for chain in graph.chains(start):
             if len(chain) > len(deepest):
@@ -184,12 +193,17 @@ def check_chains(spec: LoadedSpec, graph: _SyncGraph) -> Iterator[Finding]:
             if amp > worst_amp[0]:
                 worst_amp = (amp, chain)
             retrying = [link for link in chain if graph.attempts(link) > 1]
-            if len(retrying) > 1 and amp <= max_amp:
+            layers = tuple(link.id for link in retrying)
+            # Chains that branch below the last retrying hop share its layers: report them once, with
+            # the path up to that hop (it used to be reported once per branch).
+            if len(retrying) > 1 and amp <= max_amp and layers not in reported_layers:
+                reported_layers.add(layers)
+                upto = chain[: chain.index(retrying[-1]) + 1]
                 yield _finding(
                     "warning",
                     "retry-layers",
-                    [link.id for link in retrying],
-                    f"retries at {len(retrying)} layers of one chain ({_path(chain)}): "
+                    list(layers),
+                    f"retries at {len(retrying)} layers of one chain ({_path(upto)}): "
                     f"the last service sees up to {amp} attempts per user request",
                     "retry at one layer only: scaffold's default retries only at the hop next to the failure; "
                     "drop the `max_attempts` overrides that add layers",

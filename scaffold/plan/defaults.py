@@ -114,7 +114,9 @@ DEFAULTS: tuple[Default, ...] = (
         ["UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "UNKNOWN"],
         S_BREAKER_COUNTS,
     ),
-    Default("grpc", "concurrency_limit", 25, S_BULKHEAD, "user-facing"),
+    # General (no variant): a gRPC link can also come from a contract or a `pattern` override on any
+    # use case, and a "user-facing"-only row left those without a value (KeyError in `lookup`).
+    Default("grpc", "concurrency_limit", 25, S_BULKHEAD),
     Default(
         "grpc",
         "concurrency_limit",

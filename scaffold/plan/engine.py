@@ -117,10 +117,13 @@ def _fit(links: list[tuple[Link, Any]]) -> dict[str, tuple[dict[str, Any], list[
             done[link.id] = settings(link, _cap(link, callers, sync, done))
             pending.remove(link)
             progressed = True
-        if not progressed:  # a cycle: fit the rest without caps; the cycle check reports it
-            for link in pending:
-                done[link.id] = settings(link)
-            pending = []
+        if not progressed:
+            # A cycle (the cycle check reports it): enter it at the first pending link, capped by the
+            # callers already fitted, and go on top-down. Fitting all the rest without caps made the
+            # hops above the cycle look like broken timeout budgets too.
+            link = pending.pop(0)
+            callers = [c for c in sync if c.target.name == link.source.name and applies(link, c.inter.operation)]
+            done[link.id] = settings(link, _cap(link, [c for c in callers if c.id in done], sync, done))
     return done
 
 

@@ -106,14 +106,18 @@ def _finding(link: Link, severity: str, rule: str, message: str, fix: str, **num
 
 
 def _inapplicable(link: Link) -> list[Finding]:
-    allowed = APPLICABLE[link.pattern]
+    allowed, kind = APPLICABLE[link.pattern], f"a {link.pattern}"
+    if link.pattern == "webhook" and not link.source.is_service:
+        # Inbound, the third party sends and times out; `attempt_timeout_ms` used to be accepted here
+        # and then silently ignored.
+        allowed, kind = allowed - {"attempt_timeout_ms"}, "an inbound webhook"
     return [
         _finding(
             link,
             "error",
             "resilience-override",
-            f"`resilience.{key}` does not apply to a {link.pattern} link",
-            f"remove it; {link.pattern} links take: {', '.join(sorted(allowed))}",
+            f"`resilience.{key}` does not apply to {kind} link",
+            f"remove it; {kind[kind.index(' ') + 1 :]} links take: {', '.join(sorted(allowed))}",
         )
         for key in link.overrides
         if key not in allowed
@@ -142,7 +146,11 @@ def _timeouts(
     if attempt is None:
         # A total that was set on purpose (override or budget) is shared out among the attempts.
         chosen = "total_timeout_ms" in given or budget is not None
-        attempt = derived if chosen else min(value(pattern, "attempt_timeout_ms", link.variant), derived)
+        # A hop tried once because its callee retries below spends the callee's retries inside its one
+        # attempt: it gets the whole total. (Capping it at the per-attempt default wasted the rest of
+        # the total and squeezed every hop below it to 90% of that default, e.g. 200 ms attempts.)
+        whole = link.retries_below and attempts == 1
+        attempt = derived if chosen or whole else min(value(pattern, "attempt_timeout_ms", link.variant), derived)
     return total, attempt
 
 

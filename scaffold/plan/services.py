@@ -1,0 +1,335 @@
+"""Each service's slice of the plan: plain data a copier template renders as one project.
+
+Pure: spec and plan in, JSON-ready dicts out, in a stable order (so output is byte-for-byte
+deterministic and `copier update` sees no spurious changes).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from scaffold import __version__, names
+from scaffold.plan.defaults import DEFAULTS
+from scaffold.plan.model import Plan, PlannedInteraction
+from scaffold.plan.proto import proto_model
+from scaffold.plan.samples import sample
+from scaffold.spec.resolved import Endpoint, LoadedSpec, OperationDef
+
+HTTP_PORT_BASE = 8000
+GRPC_PORT_BASE = 50051
+_PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+_PY_TYPES = {"integer": "int", "number": "float", "boolean": "bool", "string": "str"}
+
+
+def service_slices(spec: LoadedSpec, plan: Plan) -> list[dict[str, Any]]:
+    """One slice per service of the system, sorted by name."""
+    ports = {name: i for i, name in enumerate(sorted(spec.services))}
+    grpc_exposed = {
+        name: _exposure(spec.endpoints[name], [p for p in plan.interactions if p.to == name])[1]
+        for name in spec.services
+    }
+    return [_slice(spec, plan, spec.endpoints[name], ports, grpc_exposed) for name in sorted(spec.services)]
+
+
+def _slice(
+    spec: LoadedSpec,
+    plan: Plan,
+    service: Endpoint,
+    ports: dict[str, int],
+    grpc_exposed: dict[str, list[OperationDef]],
+) -> dict[str, Any]:
+    inbound = [p for p in plan.interactions if p.to == service.name]
+    outbound = [p for p in plan.interactions if p.from_ == service.name]
+    rest_ops, grpc_ops = _exposure(service, inbound)
+    used_messages = _messages_used(spec, service, rest_ops + grpc_ops, inbound, outbound)
+    package = names.snake(service.name)
+    grpc = None
+    if grpc_ops:
+        grpc = {**_proto_identity(spec, service, grpc_ops), "operations": [_grpc_op(spec, op) for op in grpc_ops]}
+    return {
+        "name": service.name,
+        "package": package,
+        "class_name": names.pascal(service.name),
+        "description": service.description,
+        "description_line": doc_text(service.description),
+        "system": spec.name,
+        "scaffold_version": __version__,
+        "http_port": HTTP_PORT_BASE + ports[service.name],
+        "grpc_port": GRPC_PORT_BASE + ports[service.name],
+        "env_prefix": package.upper() + "_",
+        "operations": [_operation(spec, op, service) for op in _unique(rest_ops + grpc_ops)],
+        "rest_operations": [_rest_operation(spec, op) for op in rest_ops],
+        "grpc": grpc,
+        "rest_clients": _clients(spec, outbound, "rest", ports, grpc_exposed),
+        "grpc_clients": _clients(spec, outbound, "grpc", ports, grpc_exposed),
+        "webhooks_in": [_webhook(spec, p, inbound=True) for p in inbound if p.pattern == "webhook"],
+        "webhooks_out": [_webhook(spec, p, inbound=False) for p in outbound if p.pattern == "webhook"],
+        "publishes": [_async_link(p) for p in outbound if p.pattern in ("queue", "stream")],
+        "consumes": [_async_link(p) for p in inbound if p.pattern in ("queue", "stream")],
+        "links": [_link_summary(p, service.name) for p in plan.interactions if service.name in (p.from_, p.to)],
+        "messages": used_messages,
+        "sources": {d.ref: d.source for d in DEFAULTS},
+    }
+
+
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def doc_text(text: str, limit: int = 200) -> str:
+    """``text`` made safe for one line of a docstring or comment: no line breaks, no quotes that
+    could close the string, no backslash escapes, bounded length."""
+    line = _LINE_BREAKS.sub(" ", text).replace("\\", "/").replace('"', "'").strip()
+    if len(line) > limit:
+        line = line[: limit - 3].rstrip() + "..."
+    return line
+
+
+def _unique(ops: list[OperationDef]) -> list[OperationDef]:
+    seen: dict[str, OperationDef] = {}
+    for op in ops:
+        seen.setdefault(op.name, op)
+    return list(seen.values())
+
+
+def _exposure(service: Endpoint, inbound: list[PlannedInteraction]) -> tuple[list[OperationDef], list[OperationDef]]:
+    """Which operations the service serves over REST and over gRPC.
+
+    An operation is offered on every transport its callers were planned on. One nobody calls
+    yet is offered on REST if it can be (unary, REST allowed), else on gRPC.
+    """
+    by_op: dict[str, set[str]] = {}
+    for p in inbound:
+        if p.operation and p.pattern in ("rest", "grpc"):
+            by_op.setdefault(p.operation, set()).add(p.pattern)
+    rest, grpc = [], []
+    for op in service.operations.values():
+        transports = by_op.get(op.name)
+        if transports is None:
+            unary_rest = op.streaming == "none" and "rest" in op.transports
+            transports = {"rest"} if unary_rest else {"grpc"}
+        if "rest" in transports and op.streaming == "none":
+            rest.append(op)
+        if "grpc" in transports:
+            grpc.append(op)
+    return rest, grpc
+
+
+def _schema_of(spec: LoadedSpec, message: str | None) -> dict[str, Any]:
+    if message is None:
+        return {"type": "object", "properties": {}}
+    return spec.messages[message].schema
+
+
+def _operation(spec: LoadedSpec, op: OperationDef, service: Endpoint) -> dict[str, Any]:
+    return {
+        "name": op.name,
+        "snake": names.snake(op.name),
+        "description_line": doc_text(op.description),
+        "streaming": op.streaming,
+        "request": op.request,
+        "response": op.response,
+        "idempotent": op.idempotent,
+        "sample_request_py": repr(sample(_schema_of(spec, op.request))) if op.request else "None",
+        "sample_response_py": repr(sample(_schema_of(spec, op.response))) if op.response else "None",
+    }
+
+
+def _rest_operation(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
+    schema = _schema_of(spec, op.request)
+    props = schema.get("properties", {}) or {}
+    params = []
+    for param in _PATH_PARAM.findall(op.http_path):
+        kind = props.get(param, {}).get("type") if isinstance(props.get(param), dict) else None
+        params.append({"name": param, "snake": names.snake(param), "py_type": _PY_TYPES.get(str(kind), "str")})
+    return {
+        "name": op.name,
+        "snake": names.snake(op.name),
+        "method": op.http_method,
+        "path": op.http_path,
+        "path_params": params,
+        "has_body": op.http_method in ("POST", "PUT", "PATCH"),
+        "request": op.request,
+        "response": op.response,
+        "idempotent": op.idempotent,
+        "sample_request_py": repr(sample(schema)) if op.request else "None",
+    }
+
+
+def _grpc_op(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
+    return {
+        "name": op.name,
+        "snake": names.snake(op.name),
+        "streaming": op.streaming,
+        "request": op.request,
+        "response": op.response,
+        "sample_request_py": repr(sample(_schema_of(spec, op.request))),
+    }
+
+
+def _proto_identity(spec: LoadedSpec, service: Endpoint, grpc_ops: list[OperationDef]) -> dict[str, Any]:
+    """Where a service's gRPC contract lives and what it is called."""
+    if service.proto_file:
+        module = names.snake(service.proto_file.rsplit("/", 1)[-1].removesuffix(".proto"))
+        proto_service = service.proto_service or names.pascal(service.name)
+        package = service.proto_package or ""
+        return {
+            "service": proto_service,
+            "full_service": f"{package}.{proto_service}" if package else proto_service,
+            "proto_package": package,
+            "module": module,
+            "proto_file": service.proto_file.rsplit("/", 1)[-1],
+            "contract_path": service.proto_file,
+            "proto": None,
+        }
+    package = f"{names.snake(spec.name)}.{names.snake(service.name)}.v1"
+    proto_service = names.pascal(service.name)
+    module = names.snake(service.name)
+    messages = sorted({m for op in grpc_ops for m in (op.request, op.response) if m})
+    model = proto_model({m: spec.messages[m].schema for m in messages})
+    return {
+        "service": proto_service,
+        "full_service": f"{package}.{proto_service}",
+        "proto_package": package,
+        "module": module,
+        "proto_file": f"{module}.proto",
+        "contract_path": None,
+        "proto": {
+            "uses_value": model.uses_value,
+            "uses_empty": any(op.request is None or op.response is None for op in grpc_ops),
+            "messages": [
+                {
+                    "name": m.name,
+                    "fields": [
+                        {
+                            "name": f.name,
+                            "json_name": f.json_name,
+                            "type": f.type,
+                            "number": f.number,
+                            "label": "repeated " if f.repeated else ("optional " if f.optional else ""),
+                        }
+                        for f in m.fields
+                    ],
+                }
+                for m in model.messages
+            ],
+            "methods": [
+                {
+                    "name": op.name,
+                    "request": op.request or "google.protobuf.Empty",
+                    "response": op.response or "google.protobuf.Empty",
+                    "client_stream": op.streaming in ("client", "bidi"),
+                    "server_stream": op.streaming in ("server", "bidi"),
+                    "idempotent": op.idempotent,
+                }
+                for op in grpc_ops
+            ],
+        },
+    }
+
+
+def _clients(
+    spec: LoadedSpec,
+    outbound: list[PlannedInteraction],
+    pattern: str,
+    ports: dict[str, int],
+    grpc_exposed: dict[str, list[OperationDef]],
+) -> list[dict[str, Any]]:
+    by_target: dict[str, list[PlannedInteraction]] = {}
+    for p in outbound:
+        if p.pattern == pattern:
+            by_target.setdefault(p.to, []).append(p)
+    out = []
+    for target_name in sorted(by_target):
+        target = spec.endpoints[target_name]
+        links = []
+        for p in by_target[target_name]:
+            op = target.operations[p.operation or ""]
+            links.append(
+                {
+                    "id": p.id,
+                    "snake": names.snake(p.operation or ""),
+                    "setting": names.snake(p.id),
+                    "operation": _operation(spec, op, target),
+                    "method": op.http_method,
+                    "path": op.http_path,
+                    "path_params": [names.snake(x) for x in _PATH_PARAM.findall(op.http_path)],
+                    "has_body": op.http_method in ("POST", "PUT", "PATCH"),
+                    "resilience": p.resilience,
+                    "reason": p.reason,
+                }
+            )
+        client: dict[str, Any] = {
+            "target": target_name,
+            "snake": names.snake(target_name),
+            "class_name": names.pascal(target_name) + "Client",
+            "external": not target.is_service,
+            "links": links,
+        }
+        if pattern == "rest":
+            client["base_url"] = target.base_url or f"http://127.0.0.1:{HTTP_PORT_BASE + ports.get(target_name, 0)}"
+        else:
+            client["target_address"] = f"127.0.0.1:{GRPC_PORT_BASE + ports.get(target_name, 0)}"
+            client.update(_proto_identity(spec, target, grpc_exposed[target_name]))
+        out.append(client)
+    return out
+
+
+def _webhook(spec: LoadedSpec, p: PlannedInteraction, inbound: bool) -> dict[str, Any]:
+    peer = p.from_ if inbound else p.to
+    message = p.message or ""
+    return {
+        "id": p.id,
+        "peer": peer,
+        "peer_snake": names.snake(peer),
+        "message": message,
+        "snake": names.snake(message),
+        "event_type": names.dotted(message),
+        "path": f"/webhooks/{peer}/{names.kebab(message)}",
+        "setting": names.snake(p.id),
+        "handler": f"on_{names.snake(message)}_from_{names.snake(peer)}",
+        "resilience": p.resilience,
+        "sample_py": repr(sample(spec.messages[message].schema) if message in spec.messages else {}),
+    }
+
+
+def _async_link(p: PlannedInteraction) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "pattern": p.pattern,
+        "message": p.message,
+        "channel": p.channel,
+        "peer": p.to,
+        "resilience": p.resilience,
+    }
+
+
+def _link_summary(p: PlannedInteraction, me: str) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "direction": "out" if p.from_ == me else "in",
+        "peer": p.to if p.from_ == me else p.from_,
+        "pattern": p.pattern,
+        "what": p.operation or p.message,
+        "rule": p.rule,
+        "reason": p.reason,
+    }
+
+
+def _messages_used(
+    spec: LoadedSpec,
+    service: Endpoint,
+    ops: list[OperationDef],
+    inbound: list[PlannedInteraction],
+    outbound: list[PlannedInteraction],
+) -> list[str]:
+    used: set[str] = set()
+    for op in ops:
+        used.update(m for m in (op.request, op.response) if m)
+    for p in [*inbound, *outbound]:
+        if p.message:
+            used.add(p.message)
+        if p.operation and p.from_ == service.name:
+            target_op = spec.endpoints[p.to].operations[p.operation]
+            used.update(m for m in (target_op.request, target_op.response) if m)
+    return sorted(used)

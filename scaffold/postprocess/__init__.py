@@ -1,0 +1,1 @@
+"""After rendering: models from JSON Schema, compiled protos, formatting."""

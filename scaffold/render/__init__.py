@@ -1,0 +1,1 @@
+"""Render each service's slice of the plan through the copier template."""

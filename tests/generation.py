@@ -1,0 +1,59 @@
+"""Helpers shared by the generation tests: generate an example once per session, run tools in it."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from scaffold.generate import Generated, generate
+from scaffold.plan.engine import build_plan
+from scaffold.spec.load import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "specs" / "examples"
+# Examples whose plan is clean enough to generate (the marketplace example is full of errors on purpose).
+GENERATABLE = ["guide", "contracts"]
+
+
+def generate_example(name: str, destination: Path, **options: bool) -> Generated:
+    spec = load_spec(EXAMPLES / f"{name}.yaml")
+    return generate(spec, build_plan(spec), destination, **options)
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def run_tool(service_dir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run a Python tool inside a generated service, importing it from its src/ folder."""
+    env = {**os.environ, "PYTHONPATH": str(service_dir / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("COVERAGE_PROCESS_START", None)
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=service_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def imported_modules(root: Path) -> set[str]:
+    """Every top-level module imported by any Python file under ``root``."""
+    found: set[str] = set()
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
