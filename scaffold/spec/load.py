@@ -93,7 +93,7 @@ class _Resolver:
                 if loaded is None:
                     continue
                 schema, origin = loaded, f"file:{message.ref}"
-            if self._check_schema(schema, loc):
+            if self._check_schema(schema, loc, message.ref):
                 self.messages[name] = MessageDef(name, message.description, schema, origin)
 
     def _schema_file(self, ref: str, loc: Loc) -> dict[str, Any] | None:
@@ -105,21 +105,41 @@ class _Resolver:
             data = load_source(target, ref).data
         except SpecInvalid as exc:
             for p in exc.problems:
-                self.fail(loc, f"{ref}: {p.message}", p.hint)
+                # Keep the position inside the referenced file: the spec's line only says which `$ref`.
+                where = f"{ref}:{p.line}:{p.column or 1}" if p.line else ref
+                field = f" {p.field}:" if p.field else ""
+                self.fail(loc, f"{where}:{field} {p.message}", p.hint)
             return None
         if not isinstance(data, dict):
             self.fail(loc, f"`{ref}` does not hold a JSON Schema object", "the file must be a mapping")
             return None
         return data
 
-    def _check_schema(self, schema: dict[str, Any], loc: Loc) -> bool:
+    def _check_schema(self, schema: dict[str, Any], loc: Loc, ref: str | None) -> bool:
         import jsonschema
 
+        dialect = schema.get("$schema")
+        if dialect is not None and not isinstance(dialect, str):
+            # jsonschema looks `$schema` up in a dict: a list or mapping there raises TypeError.
+            self.fail(
+                (*loc, "$ref") if ref else (*loc, "schema", "$schema"),
+                f"{ref + ': ' if ref else ''}`$schema` must be text (a JSON Schema dialect URI)",
+                "omit it, or use https://json-schema.org/draft/2020-12/schema",
+            )
+            return False
         try:
             jsonschema.validators.validator_for(schema).check_schema(schema)
         except jsonschema.SchemaError as exc:
-            where = ".".join(str(p) for p in exc.path) or "(top)"
-            self.fail(loc, f"not a valid JSON Schema at {where}: {exc.message}", "see https://json-schema.org")
+            if ref is None:
+                # Point at the offending key of an inline schema, not at the message's first line.
+                self.fail((*loc, "schema", *exc.path), f"not a valid JSON Schema: {exc.message}", _SCHEMA_HINT)
+            else:
+                where = ".".join(str(p) for p in exc.path) or "(top)"
+                self.fail((*loc, "$ref"), f"{ref}: not a valid JSON Schema at {where}: {exc.message}", _SCHEMA_HINT)
+            return False
+        except RecursionError:
+            # Backstop: jsonschema recurses several frames per nesting level (the reader caps depth).
+            self.fail(loc, "the JSON Schema is nested too deeply", "flatten it with `$defs`")
             return False
         return True
 
@@ -188,7 +208,13 @@ class _Resolver:
                     contract = importer.import_openapi(target, ref)
                     extra.update(openapi_file=str(target.resolve()))
             except SpecInvalid as exc:
-                self.problems.extend(exc.problems)
+                for p in exc.problems:
+                    if p.line:
+                        self.problems.append(p)
+                    else:
+                        # A problem with the file as a whole (missing, unreadable) says nothing of
+                        # where the spec names it: report it at the spec's `contracts` entry.
+                        self.fail(ref_loc, f"{p.file or ref}: {p.message}", p.hint)
                 continue
             for op_name, op in contract.operations.items():
                 if op_name in operations:
@@ -343,6 +369,9 @@ class _Resolver:
             return f"no {what} are defined"
         shown = ", ".join(sorted(known)[:8])
         return f"known {what}: {shown}" + (", ..." if len(known) > 8 else "")
+
+
+_SCHEMA_HINT = "see https://json-schema.org/understanding-json-schema"
 
 
 def _operation(name: str, op: Operation) -> OperationDef:

@@ -25,11 +25,20 @@ _PATTERN_HINTS = {
 
 
 def problems_from(error: ValidationError, source: Source, root: type[BaseModel]) -> list[Problem]:
-    out = []
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    # A misspelt required key (`use-case:`) is also reported as missing; the "unknown key, did
+    # you mean `use_case`?" problem says it all, so drop the second one.
+    misspelt: set[Loc] = set()
+    for item in items:
         loc: Loc = tuple(item["loc"])
-        out.append(_one(item, loc, source, root))
-    return out
+        close = _close_key(root, loc) if item["type"] == "extra_forbidden" and loc else None
+        if close:
+            misspelt.add((*loc[:-1], close))
+    return [
+        _one(item, tuple(item["loc"]), source, root)
+        for item in items
+        if not (item["type"] == "missing" and tuple(item["loc"]) in misspelt)
+    ]
 
 
 def _one(item: Any, loc: Loc, source: Source, root: type[BaseModel]) -> Problem:
@@ -39,9 +48,9 @@ def _one(item: Any, loc: Loc, source: Source, root: type[BaseModel]) -> Problem:
         loc = (*loc[:-2], loc[-2]) if len(loc) >= 2 else loc[:-1]
     if kind == "extra_forbidden":
         key = str(loc[-1])
+        guess = _close_key(root, loc)
         allowed = sorted(allowed_keys(root, loc[:-1]))
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"did you mean `{close[0]}`?" if close else f"allowed keys here: {', '.join(allowed)}"
+        hint = f"did you mean `{guess}`?" if guess else f"allowed keys here: {', '.join(allowed)}"
         return source.problem(loc, f"unknown key `{key}`", hint)
     if kind == "missing":
         return source.problem(loc, f"required key `{loc[-1]}` is missing", "add it (see specs/README.md)")
@@ -60,6 +69,12 @@ def _one(item: Any, loc: Loc, source: Source, root: type[BaseModel]) -> Problem:
             f"{what} `{item.get('input')}` has the wrong shape",
             _PATTERN_HINTS.get(pattern, f"it must match {pattern}"),
         )
+    if kind == "too_short":
+        # pydantic says "dictionary should have at least 1 item after validation, not 0".
+        ctx = item.get("ctx", {})
+        least, actual = ctx.get("min_length", 1), ctx.get("actual_length", 0)
+        hint = "a spec describes at least one service of its own" if loc == ("services",) else ""
+        return source.problem(loc, f"needs at least {least} entr{'y' if least == 1 else 'ies'}, has {actual}", hint)
     if kind in {"dict_type", "model_type", "model_attributes_type"}:
         return source.problem(loc, f"expected a mapping (`key: value` lines), got {_kind(item.get('input'))}", "")
     if kind == "list_type":
@@ -71,6 +86,12 @@ def _one(item: Any, loc: Loc, source: Source, root: type[BaseModel]) -> Problem:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     return source.problem(loc, message[0].lower() + message[1:], "")
+
+
+def _close_key(root: type[BaseModel], loc: Loc) -> str | None:
+    """The allowed key that the unknown key at ``loc`` most likely meant."""
+    close = difflib.get_close_matches(str(loc[-1]), sorted(allowed_keys(root, loc[:-1])), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _kind(value: Any) -> str:

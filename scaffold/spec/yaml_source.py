@@ -13,6 +13,8 @@ from scaffold.errors import Problem, SpecInvalid
 MAX_BYTES = 5 * 1024 * 1024
 # Anchors and aliases can expand a small file into a huge tree ("billion laughs").
 MAX_NODES = 200_000
+# Nesting depth: real specs stay under 15; much deeper trees exhaust the stack downstream.
+MAX_DEPTH = 100
 
 Loc = tuple[str | int, ...]
 
@@ -63,48 +65,106 @@ def read_text(path: Path, display: str) -> str:
                 f"file is {size} bytes; the limit is {MAX_BYTES}",
                 "split large schemas into files referenced with `$ref`",
             )
-        raw = path.read_bytes()
+        # Read at most one byte past the limit: a device or pipe reports size 0 but may never end.
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise fail(
+                f"file is larger than {MAX_BYTES} bytes", "split large schemas into files referenced with `$ref`"
+            )
     except FileNotFoundError:
         raise fail("file not found", "check the path; relative paths start at the spec's folder") from None
     except PermissionError:
         raise fail("file cannot be read (permission denied)", "check the file's permissions") from None
     except OSError as exc:
         raise fail(f"file cannot be read ({exc.strerror})", "check the path") from None
+    except ValueError:
+        # os.stat raises ValueError, not OSError, for a path with a NUL character (`$ref: "a\0.json"`).
+        raise fail("path is not valid (it contains a NUL character)", "check the path") from None
     if b"\x00" in raw:
         raise fail("file is binary (it contains NUL bytes)", "pass a YAML text file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise fail(f"file is not UTF-8 text (byte {exc.start})", "save the file as UTF-8") from None
+        # Say where the bad byte is, as line:column, so an editor can jump to it.
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start : exc.start].decode("utf-8", "replace")) + 1
+        raise SpecInvalid(
+            [
+                Problem(
+                    file=display,
+                    line=raw.count(b"\n", 0, exc.start) + 1,
+                    column=column,
+                    message=f"file is not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x})",
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
     if not text.strip():
         raise fail("file is empty", "start from specs/examples/guide.yaml")
     return text
 
 
+# Scalars are kept to what JSON has: a JSON Schema `default: 2024-01-31` must stay text, not
+# become a `datetime.date` nothing downstream can serialise. Other explicit tags (`!!binary`,
+# `!!set`, `!!python/...`, `!custom`) have no meaning in a spec and are rejected.
+_TAG = "tag:yaml.org,2002:"
+# A plain `=` resolves to `!!value` and a plain `<<` value to `!!merge`: both are just text here.
+_AS_TEXT = {_TAG + "timestamp", _TAG + "value", _TAG + "merge"}
+_SCALAR_TAGS = {_TAG + "str", _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"}
+_COLLECTION_TAGS = {_TAG + "map", _TAG + "seq"}
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, display: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    message = (exc.problem or str(exc)).strip()
+    context = (exc.context or "").strip()
+    start = exc.context_mark
+    # PyYAML often notices a problem far from its cause (an unclosed quote only at the end of
+    # the file), so say where the construct it was reading started.
+    if context.startswith("while") and start is not None and mark is not None and start.line != mark.line:
+        context += f" (which starts at line {start.line + 1}, column {start.column + 1})"
+    if context:
+        message = f"{context}: {message}"
+    hint = "check indentation and quoting around this line"
+    if "'\\t'" in message:
+        hint = "indent with spaces: YAML does not allow tabs"
+    elif "another document" in message:
+        hint = "a spec is a single YAML document: remove the `---` line and what follows it"
+    return Problem(file=display, line=line, column=column, message=f"YAML syntax error: {message}", hint=hint)
+
+
 def parse_yaml(text: str, display: str) -> Source:
     """Parse one YAML document; reject duplicate keys, non-string keys and alias bombs."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        # PyYAML checks the whole text for control characters (a pasted terminal colour code,
+        # say) when the loader is made, before any of the errors below can happen.
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        problem = Problem(
+            file=display,
+            line=line,
+            column=column,
+            message=f"character U+{exc.character:04X} is not allowed in YAML",
+            hint="remove it: YAML allows printable characters, tabs and line breaks",
+        )
+        raise SpecInvalid([problem]) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        message = (exc.problem or str(exc)).strip()
-        if exc.context:
-            message = f"{exc.context.strip()}: {message}"
-        raise SpecInvalid(
-            [
-                Problem(
-                    file=display,
-                    line=line,
-                    column=column,
-                    message=f"YAML syntax error: {message}",
-                    hint="check indentation and quoting around this line",
-                )
-            ]
-        ) from None
+        raise SpecInvalid([_syntax_problem(exc, display)]) from None
     except yaml.YAMLError as exc:
         raise SpecInvalid([Problem(file=display, message=f"YAML error: {exc}")]) from None
+    except RecursionError:
+        # PyYAML's composer recurses once per nesting level: `[[[[...]]]]` exhausts the stack.
+        raise SpecInvalid([Problem(file=display, message="document is nested too deeply")]) from None
     finally:
         loader.dispose()
     if node is None:
@@ -112,6 +172,27 @@ def parse_yaml(text: str, display: str) -> Source:
     source = Source(path=display, data=None)
     problems: list[Problem] = []
     budget = [MAX_NODES]
+
+    def scalar(n: yaml.ScalarNode, loc: Loc) -> Any:
+        if n.tag in _AS_TEXT:
+            return n.value
+        if n.tag not in _SCALAR_TAGS:
+            problems.append(_at(display, n, loc, f"YAML tag `{_tag_name(n.tag)}` is not supported", "remove the tag"))
+            return None
+        try:
+            return loader.construct_object(n, deep=True)
+        except (ValueError, LookupError, yaml.YAMLError):
+            # An explicit tag on a value that does not fit it (`!!int ten`, `!!bool maybe`, a bare
+            # `!!int`) or an integer over Python's 4300-digit limit: PyYAML's constructors raise
+            # plain ValueError, KeyError or IndexError for these.
+            shown = n.value if len(n.value) <= 40 else n.value[:37] + "..."
+            implicit = loader.resolve(yaml.ScalarNode, n.value, (True, False))  # type: ignore[no-untyped-call]
+            if n.tag == implicit:
+                problems.append(_at(display, n, loc, f"number `{shown}` is too large", "use a smaller number"))
+            else:
+                what = f"`{shown}`" if shown else "an empty value"
+                problems.append(_at(display, n, loc, f"{what} is not a valid `{_tag_name(n.tag)}`", "remove the tag"))
+            return None
 
     def walk(n: yaml.Node, loc: Loc) -> Any:
         budget[0] -= 1
@@ -125,6 +206,16 @@ def parse_yaml(text: str, display: str) -> Source:
                     )
                 ]
             )
+        if len(loc) > MAX_DEPTH:
+            # Deeper trees are never a real spec and make JSON Schema validation exhaust the stack.
+            raise SpecInvalid(
+                [_at(display, n, (), f"document is nested more than {MAX_DEPTH} levels deep", "flatten it")]
+            )
+        if isinstance(n, yaml.ScalarNode):
+            return scalar(n, loc)
+        if n.tag not in _COLLECTION_TAGS:
+            problems.append(_at(display, n, loc, f"YAML tag `{_tag_name(n.tag)}` is not supported", "remove the tag"))
+            return None
         if isinstance(n, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in n.value:
@@ -139,7 +230,10 @@ def parse_yaml(text: str, display: str) -> Source:
                         )
                     )
                     continue
-                key = loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+                reported = len(problems)
+                key = scalar(key_node, loc) if isinstance(key_node, yaml.ScalarNode) else None
+                if len(problems) > reported:
+                    continue
                 if not isinstance(key, str) or not isinstance(key_node, yaml.ScalarNode):
                     problems.append(_at(display, key_node, loc, "keys must be plain strings", ""))
                     continue
@@ -158,14 +252,12 @@ def parse_yaml(text: str, display: str) -> Source:
                 source.positions[key_loc] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 out[key] = walk(value_node, key_loc)
             return out
-        if isinstance(n, yaml.SequenceNode):
-            items = []
-            for index, item in enumerate(n.value):
-                item_loc = (*loc, index)
-                source.positions[item_loc] = (item.start_mark.line + 1, item.start_mark.column + 1)
-                items.append(walk(item, item_loc))
-            return items
-        return loader.construct_object(n, deep=True)
+        items = []
+        for index, item in enumerate(n.value):
+            item_loc = (*loc, index)
+            source.positions[item_loc] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            items.append(walk(item, item_loc))
+        return items
 
     source.positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
     try:
