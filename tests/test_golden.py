@@ -1,0 +1,49 @@
+"""Golden record: every file of every generated project, one snapshot file each, so a review shows
+exactly how a template change changes the output.
+
+Refresh after an intended change, then read the diff:
+
+    pytest tests/test_golden.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from tests.generation import GENERATABLE, generate_example
+
+# protoc's output follows from the .proto (which is snapshotted) and the pinned grpcio-tools.
+SKIPPED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
+
+
+class GeneratedFile(SingleFileSnapshotExtension):
+    file_extension = "txt"
+    _write_mode = WriteMode.TEXT
+
+
+def _normalise(relative: str, text: str) -> str:
+    if relative.endswith(".copier-answers.yml"):
+        # The template's location differs from machine to machine.
+        return "\n".join(
+            "_src_path: <templates>/service" if line.startswith("_src_path:") else line for line in text.splitlines()
+        )
+    return text
+
+
+@pytest.mark.parametrize("example", GENERATABLE)
+def test_generated_tree_matches_the_golden_record(example: str, tmp_path: Path, snapshot: SnapshotAssertion) -> None:
+    out = tmp_path / "out"
+    generate_example(example, out)
+    files = sorted(
+        p for p in out.rglob("*") if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(SKIPPED_SUFFIXES)
+    )
+    listing = "\n".join(p.relative_to(out).as_posix() for p in files)
+    assert listing == snapshot(name="files", extension_class=GeneratedFile)
+    for path in files:
+        relative = path.relative_to(out).as_posix()
+        text = _normalise(relative, path.read_text(encoding="utf-8"))
+        assert text == snapshot(name=relative.replace("/", "."), extension_class=GeneratedFile), relative
