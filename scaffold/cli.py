@@ -94,8 +94,14 @@ def plan(spec: str, as_json: bool) -> None:
 
 @main.command()
 @SPEC
-@click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=str),
-              help="Folder to write the services into.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Folder to write the services into.",
+)
 @click.option("--force", is_flag=True, help="Regenerate into a non-empty folder; your own files are kept.")
 @click.option("--dry-run", is_flag=True, help="List the files that would be written; write nothing.")
 def generate(spec: str, output: str, force: bool, dry_run: bool) -> None:
@@ -116,9 +122,7 @@ def generate(spec: str, output: str, force: bool, dry_run: bool) -> None:
             click.echo(f"rendering {text}", err=True)
 
     try:
-        generated = run_generate(
-            load_spec(spec), result, Path(output), force=force, dry_run=dry_run, progress=progress
-        )
+        generated = run_generate(load_spec(spec), result, Path(output), force=force, dry_run=dry_run, progress=progress)
     except ScaffoldError as exc:
         if result.errors:
             click.echo(findings_text(result.errors, path, _use_color()), err=True, color=_color())

@@ -39,7 +39,9 @@ def test_generated_tree_matches_the_golden_record(example: str, tmp_path: Path, 
     out = tmp_path / "out"
     generate_example(example, out)
     files = sorted(
-        p for p in out.rglob("*") if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(SKIPPED_SUFFIXES)
+        p
+        for p in out.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(SKIPPED_SUFFIXES)
     )
     listing = "\n".join(p.relative_to(out).as_posix() for p in files)
     assert listing == snapshot(name="files", extension_class=GeneratedFile)

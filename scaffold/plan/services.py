@@ -10,11 +10,43 @@ import re
 from typing import Any
 
 from scaffold import __version__, names
-from scaffold.plan.defaults import DEFAULTS
+from scaffold.plan.defaults import lookup
 from scaffold.plan.model import Plan, PlannedInteraction
 from scaffold.plan.proto import proto_model
 from scaffold.plan.samples import sample
 from scaffold.spec.resolved import Endpoint, LoadedSpec, OperationDef
+
+# The settings each kind of link exposes in a generated service, with their Python types.
+SETTINGS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "rest": (
+        ("attempt_timeout_ms", "PositiveMs"),
+        ("total_timeout_ms", "PositiveMs"),
+        ("max_attempts", "Attempts"),
+        ("backoff_initial_ms", "PositiveMs"),
+        ("backoff_max_ms", "PositiveMs"),
+        ("idempotency_key", "bool"),
+        ("breaker_failure_threshold", "Count"),
+        ("breaker_recovery_ms", "PositiveMs"),
+        ("concurrency_limit", "Count"),
+        ("max_connections", "Count"),
+        ("max_keepalive_connections", "Count"),
+    ),
+    "grpc": (
+        ("total_timeout_ms", "PositiveMs"),
+        ("max_attempts", "GrpcAttempts"),
+        ("backoff_initial_ms", "PositiveMs"),
+        ("backoff_max_ms", "PositiveMs"),
+        ("backoff_multiplier", "Multiplier"),
+        ("retryable_status_codes", "tuple[str, ...]"),
+        ("retry_throttling_max_tokens", "Count"),
+        ("retry_throttling_token_ratio", "Ratio"),
+        ("breaker_failure_threshold", "Count"),
+        ("breaker_recovery_ms", "PositiveMs"),
+        ("concurrency_limit", "Count"),
+    ),
+    "webhook-inbound": (("tolerance_s", "ToleranceS"), ("dedupe_ttl_s", "PositiveS")),
+    "webhook-outbound": (("attempt_timeout_ms", "PositiveMs"), ("send_schedule_s", "tuple[int, ...]")),
+}
 
 HTTP_PORT_BASE = 8000
 GRPC_PORT_BASE = 50051
@@ -69,7 +101,6 @@ def _slice(
         "consumes": [_async_link(p) for p in inbound if p.pattern in ("queue", "stream")],
         "links": [_link_summary(p, service.name) for p in plan.interactions if service.name in (p.from_, p.to)],
         "messages": used_messages,
-        "sources": {d.ref: d.source for d in DEFAULTS},
     }
 
 
@@ -83,6 +114,31 @@ def doc_text(text: str, limit: int = 200) -> str:
     if len(line) > limit:
         line = line[: limit - 3].rstrip() + "..."
     return line
+
+
+def settings_fields(kind: str, use_case: str, resilience: dict[str, Any]) -> list[dict[str, str]]:
+    """The link's settings as Python source: name, type, default value and the source it cites.
+
+    Values fitted by the plan (timeouts shared out along a chain) say so next to their source.
+    """
+    pattern, _, direction = kind.partition("-")
+    variant = direction or use_case
+    out = []
+    for key, type_ in SETTINGS_FIELDS[kind]:
+        value = resilience[key]
+        py = repr(tuple(value)) if isinstance(value, list) else repr(value)
+        try:
+            which = variant
+            if key == "retryable_status_codes":
+                which = "idempotent" if resilience.get("idempotent") else "not idempotent"
+            default = lookup(pattern, key, which)
+            source = default.source
+            if default.value != value:
+                source = f"planned {py} (default {default.value!r}: {source})"
+        except KeyError:
+            source = "fitted by the plan"
+        out.append({"name": key, "type": type_, "value_py": py, "source": doc_text(source, limit=400)})
+    return out
 
 
 def _unique(ops: list[OperationDef]) -> list[OperationDef]:
@@ -250,6 +306,8 @@ def _clients(
                     "id": p.id,
                     "snake": names.snake(p.operation or ""),
                     "setting": names.snake(p.id),
+                    "setting_class": names.pascal(p.id),
+                    "settings": settings_fields(pattern, p.use_case, p.resilience),
                     "operation": _operation(spec, op, target),
                     "method": op.http_method,
                     "path": op.http_path,
@@ -287,6 +345,8 @@ def _webhook(spec: LoadedSpec, p: PlannedInteraction, inbound: bool) -> dict[str
         "event_type": names.dotted(message),
         "path": f"/webhooks/{peer}/{names.kebab(message)}",
         "setting": names.snake(p.id),
+        "setting_class": names.pascal(p.id),
+        "settings": settings_fields("webhook-inbound" if inbound else "webhook-outbound", p.use_case, p.resilience),
         "handler": f"on_{names.snake(message)}_from_{names.snake(peer)}",
         "resilience": p.resilience,
         "sample_py": repr(sample(spec.messages[message].schema) if message in spec.messages else {}),

@@ -82,9 +82,14 @@ def compile_protos(proto_dir: Path, files: list[Path]) -> None:
     include = Path(grpc_tools.__file__).parent / "_proto"
     all_protos = sorted(p.relative_to(proto_dir).as_posix() for p in proto_dir.rglob("*.proto"))
     command = [
-        sys.executable, "-m", "grpc_tools.protoc",
-        f"-I{proto_dir}", f"-I{include}",
-        f"--python_out={proto_dir}", f"--pyi_out={proto_dir}", f"--grpc_python_out={proto_dir}",
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"-I{proto_dir}",
+        f"-I{include}",
+        f"--python_out={proto_dir}",
+        f"--pyi_out={proto_dir}",
+        f"--grpc_python_out={proto_dir}",
         *all_protos,
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)

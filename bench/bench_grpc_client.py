@@ -1,0 +1,215 @@
+"""Generated gRPC client vs raw grpc.aio stub calls, against one generated gRPC server (subprocess).
+
+The guide example is generated into a temp dir; its order-service runs as shipped
+(`python -m order_service`, gRPC and HTTP on free loopback ports), and every candidate makes unary
+CreateOrder calls with the guide's payload (user_id 123, one item: product_id 456, quantity 2),
+sequentially, each over its own channel (one reused HTTP/2 connection):
+
+- raw            baseline: grpc.aio.insecure_channel(target) with no options, stub.CreateOrder(pb request)
+- raw_configured the same stub call on a channel with the generated channel options (service config
+                 with retries enabled and retry throttling, keepalive) and timeout=<planned deadline>:
+                 what grpc core itself adds for the generated configuration
+- caller         the generated runtime: ResilientGrpcCaller.unary (deadline, breaker, bulkhead) around the
+                 stub on the generated channel, with the planned policy of the link
+- client         the generated user-service's OrderServiceClient.create_order(models.CreateOrderRequest):
+                 caller + pydantic <-> protobuf conversion (json_format) on request and reply
+
+Targets (issue): the generated client costs at most 10% at p50 over raw stub calls
+(client / raw <= 1.10); the resilience wrapping alone is caller / raw.
+`--profile` adds a pyinstrument/cProfile profile of the client's Python work per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import _common as c
+
+
+async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    import grpc
+
+    guide = c.generate(c.GUIDE, work / "guide")
+    c.add_src(guide / "user-service")
+    from user_service.generated import models
+    from user_service.generated.clients import OrderServiceClient
+    from user_service.generated.proto import order_service_pb2 as pb
+    from user_service.generated.proto import order_service_pb2_grpc as pb_grpc
+    from user_service.generated.runtime.grpc import ResilientGrpcCaller
+    from user_service.generated.settings import Settings
+
+    grpc_port, http_port = c.free_port(), c.free_port()
+    env = {
+        "ORDER_SERVICE_GRPC_PORT": str(grpc_port),
+        "ORDER_SERVICE_HTTP_PORT": str(http_port),
+        "ORDER_SERVICE_HTTP_HOST": c.HOST,
+    }
+    target = f"{c.HOST}:{grpc_port}"
+    with c.service_process(guide / "order-service", "order_service", env):
+        c.wait_grpc(grpc_port)
+        settings = Settings(order_service_target=target)
+        client = OrderServiceClient(settings)
+        policy = client._policies["create_order"]  # the planned policy of the link, as the client uses it
+        options = client._options
+        link = settings.links.user_service_to_order_service_create_order
+
+        raw_channel = grpc.aio.insecure_channel(target)
+        raw_stub = pb_grpc.OrderServiceStub(raw_channel)
+        conf_channel = grpc.aio.insecure_channel(target, options=options)
+        conf_stub = pb_grpc.OrderServiceStub(conf_channel)
+        caller_channel = grpc.aio.insecure_channel(target, options=options)
+        caller_stub = pb_grpc.OrderServiceStub(caller_channel)
+        caller = ResilientGrpcCaller(
+            name="order-service",
+            breaker_failure_threshold=link.breaker_failure_threshold,
+            breaker_recovery_s=link.breaker_recovery_ms / 1000,
+            concurrency_limit=link.concurrency_limit,
+        )
+        timeout = policy.total_timeout_s
+
+        def pb_request() -> Any:
+            return pb.CreateOrderRequest(user_id=123, items=[pb.CreateOrderRequestItems(product_id=456, quantity=2)])
+
+        async def call_raw() -> Any:
+            return await raw_stub.CreateOrder(pb_request())
+
+        async def call_configured() -> Any:
+            return await conf_stub.CreateOrder(pb_request(), timeout=timeout)
+
+        async def call_caller() -> Any:
+            return await caller.unary(caller_stub.CreateOrder, pb_request(), policy)
+
+        async def call_client() -> Any:
+            return await client.create_order(
+                models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
+            )
+
+        candidates = {"raw": call_raw, "raw_configured": call_configured, "caller": call_caller,
+                      "client": call_client}
+        assert (await call_raw()).order_id == 1 and (await call_client()).order_id == 1
+        t0 = time.monotonic()
+        result = await c.interleaved_latency(
+            candidates, rounds=args.rounds, per_round=args.per_round, warmup=args.warmup
+        )
+        elapsed = time.monotonic() - t0
+        report = c.latency_report(result, "raw")
+        profile = await profile_client(call_client) if args.profile else None
+        await client.aclose()
+        for channel in (raw_channel, conf_channel, caller_channel):
+            await channel.close()
+    return {
+        "server": "guide order-service (generated grpc.aio server with its interceptor, health, reflection; "
+        "subprocess as shipped), unary CreateOrder",
+        "policy": {k: getattr(policy, k) for k in policy.__dataclass_fields__},
+        "channel_options": [[k, v] for k, v in options],
+        "rounds": args.rounds,
+        "per_round": args.per_round,
+        "warmup": args.warmup,
+        "seconds": round(elapsed, 1),
+        "latency_us": report,
+        "targets": {
+            "client": {"metric": "client p50 / raw p50", "max": 1.10, "value": report["client"]["p50_ratio"],
+                       "met": report["client"]["p50_ratio"] <= 1.10},
+            "caller": {"metric": "caller p50 / raw p50", "max": 1.10, "value": report["caller"]["p50_ratio"],
+                       "met": report["caller"]["p50_ratio"] <= 1.10},
+        },
+        "client_profile": profile,
+    }
+
+
+async def profile_client(call: Any) -> dict[str, Any]:
+    """Profile 3000 client calls against the live server (network wait shows as the await)."""
+    try:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0001, async_mode="enabled")
+        profiler.start()
+        for _ in range(3000):
+            await call()
+        profiler.stop()
+        return {"profiler": "pyinstrument", "text": profiler.output_text(unicode=False, color=False)}
+    except ImportError:
+        import cProfile
+        import io
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(3000):
+            await call()
+        prof.disable()
+        stream = io.StringIO()
+        pstats.Stats(prof, stream=stream).sort_stats("cumulative").print_stats(30)
+        return {"profiler": "cProfile", "text": stream.getvalue()}
+
+
+async def conversion_costs() -> dict[str, float]:
+    """The client's pydantic <-> protobuf conversions alone, in process (no network), p50 us."""
+    from user_service.generated import clients, models
+    from user_service.generated.proto import order_service_pb2 as pb
+
+    request = models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
+    reply = pb.Order(order_id=1, user_id=1, status="pending", total=1.0)
+
+    async def to_pb() -> Any:
+        return clients._to_pb(request, pb.CreateOrderRequest)
+
+    async def from_pb() -> Any:
+        return clients._from_pb(reply, models.Order)
+
+    async def build_model() -> Any:
+        return models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
+
+    async def build_pb() -> Any:
+        return pb.CreateOrderRequest(user_id=123, items=[pb.CreateOrderRequestItems(product_id=456, quantity=2)])
+
+    res = await c.interleaved_latency(
+        {"build pb request": build_pb, "build pydantic request": build_model,
+         "_to_pb (model_dump + json_format.ParseDict)": to_pb,
+         "_from_pb (json_format.MessageToDict + model_validate)": from_pb},
+        rounds=10, per_round=500, warmup=200,
+    )
+    return {name: round(c.summary(v)["p50"], 2) for name, v in res["samples"].items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--per-round", type=int, default=100, help="calls per candidate per round")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="profile the generated client's calls")
+    parser.add_argument("--json", help="where to write the figures (default bench/results/bench_grpc_client.json)")
+    args = parser.parse_args()
+    work = c.tempdir("bench-grpc-")
+    try:
+        data = asyncio.run(run(args, work))
+        data["conversion_p50_us"] = asyncio.run(conversion_costs())
+    finally:
+        c.remove(work)
+    print(f"gRPC unary CreateOrder: {args.rounds} rounds x {args.per_round} calls per candidate, interleaved "
+          f"({data['seconds']} s); latency in microseconds")
+    rows = []
+    for name, s in data["latency_us"].items():
+        rows.append([name, s["n"], s["p50"], s["p99"], f"{s['p50_ratio']:.3f}", f"{s['p99_ratio']:.3f}",
+                     f"{s['round_p50_ratio_median']:.3f}", s["p50_added_us"]])
+    print(c.table(["candidate", "n", "p50", "p99", "p50/raw", "p99/raw", "round-median p50 ratio",
+                   "p50 added us"], rows))
+    for name, t in data["targets"].items():
+        print(f"target {t['metric']} <= {t['max']:.2f}: {t['value']:.3f} -> {'MET' if t['met'] else 'NOT MET'}")
+    print("\nclient conversions alone, in process (p50 us):")
+    print(c.table(["step", "p50 us"], [[k, v] for k, v in data["conversion_p50_us"].items()]))
+    if data["client_profile"]:
+        print(f"\n{data['client_profile']['profiler']} profile of 3000 client calls:")
+        print(textwrap.indent(data["client_profile"]["text"][:8000], "  "))
+    path = c.write_json("bench_grpc_client", data, args.json)
+    print(f"\nfigures: {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""Generated REST client vs raw httpx, against one generated FastAPI server (uvicorn subprocess).
+
+The guide example is generated into a temp dir; its user-service runs as shipped
+(`python -m user_service`) on 127.0.0.1 at a free port, and every candidate calls its idempotent
+GET /users/{user_id} sequentially over one reused keep-alive connection:
+
+- httpx          baseline: raw httpx.AsyncClient, raise_for_status(), .json()
+- resilient      the generated runtime: order-service's ResilientHttpClient with the policy planned for
+                 its REST link (settings.links.order_service_to_payment_provider_create_charge:
+                 800 ms attempt, 2.7 s total, 3 tries), idempotent because the call is a GET
+- httpx_typed    raw httpx plus the same pydantic work as the typed client (request model dump, path
+                 build, response model_validate): the fair baseline of the next one
+- typed_client   a generated typed client method: `UserServiceClient.get_user(GetUserRequest)` of a
+                 small spec where service `gateway` calls `user-service` GetUser over REST (planned:
+                 800 ms attempt, 2.7 s total, 3 tries), pointed at the same server
+
+Target (issue): resilience wrapping costs at most 10% at p50 (resilient / httpx <= 1.10).
+`--profile` adds a client-only breakdown (httpx.MockTransport, no network) and a profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import _common as c
+
+GATEWAY_SPEC = """\
+version: 1
+name: benchrest
+description: A gateway that calls user-service's GetUser over REST (same messages and path as the guide).
+messages:
+  GetUserRequest:
+    schema: {type: object, properties: {user_id: {type: integer}}, required: [user_id]}
+  User:
+    schema:
+      type: object
+      properties: {user_id: {type: integer}, name: {type: string}, email: {type: string}}
+      required: [user_id, name, email]
+services:
+  gateway:
+    operations:
+      GetProfile: {request: GetUserRequest, response: User, http: {method: GET, path: "/profiles/{user_id}"}}
+  user-service:
+    operations:
+      GetUser: {request: GetUserRequest, response: User, http: {method: GET, path: "/users/{user_id}"}}
+externals:
+  web-app: {kind: client}
+interactions:
+  - {from: web-app, to: gateway, use_case: user-facing, operation: GetProfile}
+  - {from: gateway, to: user-service, use_case: user-facing, operation: GetUser, within: GetProfile}
+"""
+
+USER_ID = 123
+
+
+async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    import httpx
+
+    guide = c.generate(c.GUIDE, work / "guide")
+    spec = work / "gateway.yaml"
+    spec.write_text(GATEWAY_SPEC, encoding="utf-8")
+    gateway = c.generate(spec, work / "gateway")
+    c.add_src(guide / "order-service")
+    c.add_src(gateway / "gateway")
+    from gateway.generated import models as gw_models
+    from gateway.generated.clients import UserServiceClient
+    from gateway.generated.settings import Settings as GatewaySettings
+    from order_service.generated.clients import _http_policy
+    from order_service.generated.runtime.http import HttpLimits, ResilientHttpClient
+    from order_service.generated.settings import Settings as OrderSettings
+
+    port = c.free_port()
+    base = f"http://{c.HOST}:{port}"
+    env = {"USER_SERVICE_HTTP_PORT": str(port), "USER_SERVICE_HTTP_HOST": c.HOST}
+    with c.service_process(guide / "user-service", "user_service", env):
+        c.wait_http(port)
+        link = OrderSettings().links.order_service_to_payment_provider_create_charge
+        policy = _http_policy(link, link, idempotent=True)
+        raw = httpx.AsyncClient(base_url=base)
+        resilient = ResilientHttpClient(
+            base, name="user-service", limits=HttpLimits(link.max_connections, link.max_keepalive_connections)
+        )
+        typed = UserServiceClient(GatewaySettings(user_service_url=base))
+        typed_raw = httpx.AsyncClient(base_url=base)
+        path = f"/users/{USER_ID}"
+
+        async def call_httpx() -> Any:
+            r = await raw.get(path)
+            r.raise_for_status()
+            return r.json()
+
+        async def call_resilient() -> Any:
+            r = await resilient.request("GET", path, policy=policy)
+            r.raise_for_status()
+            return r.json()
+
+        async def call_httpx_typed() -> Any:
+            fields = gw_models.GetUserRequest(user_id=USER_ID).model_dump(mode="json", by_alias=True)
+            r = await typed_raw.get("/users/{user_id}".replace("{user_id}", str(fields.pop("user_id"))))
+            r.raise_for_status()
+            return gw_models.User.model_validate(r.json())
+
+        async def call_typed() -> Any:
+            return await typed.get_user(gw_models.GetUserRequest(user_id=USER_ID))
+
+        candidates = {
+            "httpx": call_httpx,
+            "resilient": call_resilient,
+            "httpx_typed": call_httpx_typed,
+            "typed_client": call_typed,
+        }
+        assert (await call_resilient())["user_id"] == 1 and (await call_typed()).user_id == 1
+        t0 = time.monotonic()
+        result = await c.interleaved_latency(
+            candidates, rounds=args.rounds, per_round=args.per_round, warmup=args.warmup
+        )
+        elapsed = time.monotonic() - t0
+        report = c.latency_report(result, "httpx")
+        # typed_client against its fair baseline (same pydantic work, no resilience)
+        typed_vs = c.latency_report(
+            {k: {n: result[k][n] for n in ("httpx_typed", "typed_client")} for k in result}, "httpx_typed"
+        )["typed_client"]
+        await raw.aclose()
+        await resilient.aclose()
+        await typed.aclose()
+        await typed_raw.aclose()
+    profile = await client_breakdown(args, policy, ResilientHttpClient, HttpLimits, link) if args.profile else None
+    return {
+        "server": "guide user-service (generated FastAPI app, uvicorn subprocess as shipped), GET /users/{user_id}",
+        "policy": {k: getattr(policy, k) for k in policy.__dataclass_fields__},
+        "rounds": args.rounds,
+        "per_round": args.per_round,
+        "warmup": args.warmup,
+        "seconds": round(elapsed, 1),
+        "latency_us": report,
+        "typed_client_vs_httpx_typed": typed_vs,
+        "target": {"metric": "resilient p50 / httpx p50", "max": 1.10,
+                   "value": report["resilient"]["p50_ratio"],
+                   "met": report["resilient"]["p50_ratio"] <= 1.10},
+        "client_breakdown": profile,
+    }
+
+
+async def client_breakdown(args: argparse.Namespace, policy: Any, client_cls: Any, limits_cls: Any,
+                           link: Any) -> dict[str, Any]:
+    """Client-side cost only: the same calls against httpx.MockTransport (no socket, no server), so
+    the difference is exactly the Python work the wrapper adds per call; then what it is made of."""
+    import anyio
+    import httpx
+    from order_service.generated.runtime import deadline
+    from order_service.generated.runtime.guards import Breaker, Bulkhead
+    from order_service.generated.runtime.http import _RetryAfterOrJitter, full_jitter
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay
+
+    body = b'{"user_id":1,"name":"x","email":"x"}'
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    raw = httpx.AsyncClient(base_url="http://bench.invalid", transport=httpx.MockTransport(handler))
+    wrapped = client_cls("http://bench.invalid", name="mock", transport=httpx.MockTransport(handler),
+                         limits=limits_cls(link.max_connections, link.max_keepalive_connections))
+
+    async def raw_call() -> Any:
+        return (await raw.get("/users/123")).json()
+
+    async def wrapped_call() -> Any:
+        return (await wrapped.request("GET", "/users/123", policy=policy)).json()
+
+    async def nothing() -> None:
+        return None
+
+    breaker = Breaker("b", failure_threshold=5, recovery_s=5, is_failure=lambda e: True)
+    bulkhead = Bulkhead("b", 25)
+
+    async def tenacity_only() -> Any:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(3) | stop_before_delay(2.7),
+            wait=_RetryAfterOrJitter(full_jitter(0.1, 1.0)),
+            retry=retry_if_exception(lambda e: False),
+            reraise=True,
+        )
+        return await retrying(nothing)
+
+    async def fail_after_only() -> None:
+        with anyio.fail_after(0.8):
+            await nothing()
+
+    async def guards_only() -> None:
+        with bulkhead.slot(), breaker.guard():
+            await nothing()
+
+    async def timeout_and_headers_only() -> None:
+        h = httpx.Headers(None)
+        h[deadline.DEADLINE_HEADER] = deadline.header_value(deadline.bounded(0.8))
+        httpx.Timeout(0.8)
+
+    async def bare() -> None:
+        await nothing()
+
+    parts = {
+        "mock_httpx": raw_call,
+        "mock_resilient": wrapped_call,
+        "bare_await": bare,
+        "tenacity_AsyncRetrying": tenacity_only,
+        "anyio_fail_after": fail_after_only,
+        "breaker+bulkhead": guards_only,
+        "headers+deadline+Timeout": timeout_and_headers_only,
+    }
+    res = await c.interleaved_latency(parts, rounds=10, per_round=500, warmup=200)
+    rep = {name: round(c.summary(v)["p50"], 2) for name, v in res["samples"].items()}
+    breakdown = {"p50_us": rep, "added_by_wrapper_us": round(rep["mock_resilient"] - rep["mock_httpx"], 1)}
+
+    # Where the time of one wrapped call goes: pyinstrument if installed, else cProfile.
+    try:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0001, async_mode="disabled")
+        profiler.start()
+        for _ in range(5000):
+            await wrapped_call()
+        profiler.stop()
+        text = profiler.output_text(unicode=False, color=False, show_all=False)
+        breakdown["profiler"] = "pyinstrument"
+        breakdown["profile"] = text
+    except ImportError:
+        import cProfile
+        import io
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(5000):
+            await wrapped_call()
+        prof.disable()
+        stream = io.StringIO()
+        pstats.Stats(prof, stream=stream).sort_stats("cumulative").print_stats(30)
+        breakdown["profiler"] = "cProfile"
+        breakdown["profile"] = stream.getvalue()
+    await raw.aclose()
+    await wrapped.aclose()
+    return breakdown
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--per-round", type=int, default=100, help="calls per candidate per round")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="client-only breakdown and a profile")
+    parser.add_argument("--json", help="where to write the figures (default bench/results/bench_rest_client.json)")
+    args = parser.parse_args()
+    work = c.tempdir("bench-rest-")
+    try:
+        data = asyncio.run(run(args, work))
+    finally:
+        c.remove(work)
+    lat = data["latency_us"]
+    print(f"REST GET /users/{{id}}: {args.rounds} rounds x {args.per_round} calls per candidate, interleaved "
+          f"({data['seconds']} s); latency in microseconds")
+    rows = []
+    for name, s in lat.items():
+        rows.append([name, s["n"], s["p50"], s["p99"], f"{s['p50_ratio']:.3f}", f"{s['p99_ratio']:.3f}",
+                     f"{s['round_p50_ratio_median']:.3f}", s["p50_added_us"]])
+    print(c.table(["candidate", "n", "p50", "p99", "p50/httpx", "p99/httpx", "round-median p50 ratio",
+                   "p50 added us"], rows))
+    tv = data["typed_client_vs_httpx_typed"]
+    print(f"typed_client vs httpx_typed (same pydantic work): p50 ratio {tv['p50_ratio']:.3f}, "
+          f"round-median {tv['round_p50_ratio_median']:.3f}, added {tv['p50_added_us']} us")
+    t = data["target"]
+    print(f"target resilient/httpx p50 <= 1.10: {t['value']:.3f} -> {'MET' if t['met'] else 'NOT MET'}")
+    if data["client_breakdown"]:
+        b = data["client_breakdown"]
+        print("\nclient-only cost per call (httpx.MockTransport, p50 us):")
+        print(c.table(["part", "p50 us"], [[k, v] for k, v in b["p50_us"].items()]))
+        print(f"added by the wrapper (client side): {b['added_by_wrapper_us']} us")
+        print(f"\n{b['profiler']} profile of 5000 wrapped calls (mock transport):")
+        print(textwrap.indent(b["profile"][:6000], "  "))
+    path = c.write_json("bench_rest_client", data, args.json)
+    print(f"\nfigures: {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""End to end on loopback: the guide's synchronous path as separate processes.
+
+A user-facing REST call goes into user-service, whose handler calls order-service over gRPC. When
+order-service hangs, every failing call is bounded by its deadline; once the breaker is open calls
+fail fast; when order-service is stopped and started again, the system recovers by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.generation import generate_example
+
+DEADLINE_MS = 500
+RECOVERY_MS = 1000
+LINK = "USER_SERVICE_LINKS__USER_SERVICE_TO_ORDER_SERVICE_CREATE_ORDER__"
+ORDER = {"user_id": 123, "items": [{"product_id": 456, "quantity": 2}]}
+
+# The user's own code: place an order by calling order-service (handlers.py is the user's file).
+PLACE_ORDER = '''
+
+async def place_order(request: models.CreateOrderRequest, ctx: Context) -> models.Order:
+    """Place an order through order-service (gRPC, resilience from the plan)."""
+    return await ctx.clients.order_service.create_order(request)
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Service:
+    def __init__(self, root: Path, name: str, env: dict[str, str]) -> None:
+        self.root, self.name, self.env = root, name, env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        package = self.name.replace("-", "_")
+        env = {**os.environ, "PYTHONPATH": str(self.root / self.name / "src"), **self.env}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", package], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def wait_ready(url: str, service: Service, seconds: float = 30) -> None:
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        assert service.process is not None
+        if service.process.poll() is not None:
+            stderr = service.process.stderr.read().decode() if service.process.stderr else ""
+            pytest.fail(f"{service.name} exited: {stderr}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{url} not ready after {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, Service, str]]:
+    root = tmp_path_factory.mktemp("e2e") / "out"
+    generate_example("guide", root)
+    handlers = root / "user-service" / "src" / "user_service" / "handlers.py"
+    text = handlers.read_text(encoding="utf-8")
+    start = text.index("\n\nasync def place_order(")
+    end = text.index("\n\nasync def ", start + 10)
+    handlers.write_text(text[:start] + PLACE_ORDER + text[end:], encoding="utf-8")
+
+    order_http, order_grpc, user_http = free_port(), free_port(), free_port()
+    order = Service(
+        root,
+        "order-service",
+        {
+            "ORDER_SERVICE_HTTP_PORT": str(order_http),
+            "ORDER_SERVICE_GRPC_PORT": str(order_grpc),
+        },
+    )
+    user = Service(
+        root,
+        "user-service",
+        {
+            "USER_SERVICE_HTTP_PORT": str(user_http),
+            "USER_SERVICE_ORDER_SERVICE_TARGET": f"127.0.0.1:{order_grpc}",
+            # Every resilience value can be set from the environment; shorter ones keep the test quick.
+            f"{LINK}TOTAL_TIMEOUT_MS": str(DEADLINE_MS),
+            f"{LINK}BREAKER_RECOVERY_MS": str(RECOVERY_MS),
+        },
+    )
+    try:
+        order.start()
+        user.start()
+        wait_ready(f"http://127.0.0.1:{order_http}/readyz", order)
+        wait_ready(f"http://127.0.0.1:{user_http}/readyz", user)
+        yield order, user, f"http://127.0.0.1:{user_http}"
+    finally:
+        user.stop()
+        order.stop()
+
+
+def place_order(base: str) -> tuple[int, float, str]:
+    started = time.monotonic()
+    response = httpx.post(f"{base}/orders", json=ORDER, timeout=10)
+    return response.status_code, time.monotonic() - started, response.text
+
+
+def wait_until_ok(base: str, seconds: float) -> None:
+    until = time.monotonic() + seconds
+    status = 0
+    while time.monotonic() < until:
+        status, _, _ = place_order(base)
+        if status == 200:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"no recovery within {seconds} s (last status {status})")
+
+
+def test_hung_callee_is_bounded_by_the_deadline_then_fails_fast_then_recovers(
+    system: tuple[Service, Service, str],
+) -> None:
+    order, _user, base = system
+    status, _, body = place_order(base)
+    assert status == 200, body
+    assert json.loads(body)["user_id"] >= 0
+
+    order.signal(signal.SIGSTOP)  # order-service hangs: connections open, no answers
+    try:
+        timed_out = []
+        for _ in range(10):
+            status, elapsed, _ = place_order(base)
+            if status == 503:
+                break
+            assert status == 504, f"a hung callee shows as a gateway timeout, got {status}"
+            timed_out.append(elapsed)
+        assert timed_out, "calls time out before the breaker opens"
+        assert max(timed_out) < DEADLINE_MS / 1000 + 0.5, f"each failing call is bounded by its deadline: {timed_out}"
+        assert len(timed_out) <= 5, "the breaker opens after its threshold (5 failures)"
+        fast = [place_order(base) for _ in range(5)]
+        assert all(s == 503 for s, _, _ in fast), fast
+        assert max(t for _, t, _ in fast) < 0.2, "an open breaker fails fast"
+    finally:
+        order.signal(signal.SIGCONT)
+    wait_until_ok(base, seconds=RECOVERY_MS / 1000 + 10)
+
+
+def test_stopped_callee_fails_fast_and_the_system_recovers_when_it_is_back(
+    system: tuple[Service, Service, str],
+) -> None:
+    order, _user, base = system
+    wait_until_ok(base, seconds=10)
+    order.stop()  # killed: connections refused
+    results = [place_order(base) for _ in range(8)]
+    statuses = [s for s, _, _ in results]
+    assert set(statuses) <= {502, 503}, statuses
+    assert all(t < DEADLINE_MS / 1000 + 0.5 for _, t, _ in results), results
+    assert statuses[-1] == 503 and max(t for _, t, _ in results[-3:]) < 0.2, "fails fast once the breaker is open"
+
+    order.start()
+    wait_until_ok(base, seconds=30)
