@@ -89,19 +89,19 @@ def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[st
         progress(f"[{index}/{len(slices)}] {service['name']}")
         target = root / service["name"]
         render_service(service, target)
-        _postprocess(service, target, schemas)
+        _postprocess(service, target, schemas, Path(spec.path).resolve().parent)
     _render_system(spec, slices, root)
     format_tree(root)
     return [s["name"] for s in slices]
 
 
-def _postprocess(service: dict[str, Any], target: Path, schemas: dict[str, dict[str, Any]]) -> None:
+def _postprocess(service: dict[str, Any], target: Path, schemas: dict[str, dict[str, Any]], spec_dir: Path) -> None:
     generated = target / "src" / service["package"] / "generated"
     models = {name: schemas[name] for name in service["messages"]}
     (generated / "models.py").write_text(models_source(models), encoding="utf-8")
     contracts = ([service["grpc"]] if service["grpc"] else []) + list(service["grpc_clients"])
     proto_dir = generated / "proto"
-    compile_protos(proto_dir, write_protos(contracts, service["system"], proto_dir))
+    compile_protos(proto_dir, write_protos(contracts, service["system"], proto_dir, spec_dir))
 
 
 def _render_system(spec: LoadedSpec, slices: list[dict[str, Any]], root: Path) -> None:

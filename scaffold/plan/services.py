@@ -6,7 +6,9 @@ deterministic and `copier update` sees no spurious changes).
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from scaffold import __version__, names
@@ -235,7 +237,8 @@ def _proto_identity(spec: LoadedSpec, service: Endpoint, grpc_ops: list[Operatio
             "proto_package": package,
             "module": module,
             "proto_file": service.proto_file.rsplit("/", 1)[-1],
-            "contract_path": service.proto_file,
+            # Relative to the spec's folder: absolute paths would differ from checkout to checkout.
+            "contract_path": os.path.relpath(service.proto_file, Path(spec.path).resolve().parent),
             "proto": None,
         }
     package = f"{names.snake(spec.name)}.{names.snake(service.name)}.v1"

@@ -36,8 +36,10 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def write_protos(contracts: list[dict[str, Any]], system: str, proto_dir: Path) -> list[Path]:
-    """Write every contract a service serves or calls into ``proto_dir``; return the files to compile."""
+def write_protos(contracts: list[dict[str, Any]], system: str, proto_dir: Path, spec_dir: Path) -> list[Path]:
+    """Write every contract a service serves or calls into ``proto_dir``; return the files to compile.
+
+    A given contract's `contract_path` is relative to ``spec_dir``, the folder of the spec."""
     template = _environment().get_template("service.proto.jinja")
     written: dict[str, Path] = {}
     for contract in contracts:
@@ -46,7 +48,7 @@ def write_protos(contracts: list[dict[str, Any]], system: str, proto_dir: Path) 
             continue
         target = proto_dir / name
         if contract.get("contract_path"):
-            _copy_with_imports(Path(contract["contract_path"]), proto_dir)
+            _copy_with_imports(spec_dir / contract["contract_path"], proto_dir)
         else:
             target.write_text(template.render(contract=contract, system=system), encoding="utf-8")
         written[name] = target
