@@ -134,6 +134,8 @@ def generate(spec: str, output: str, force: bool, dry_run: bool) -> None:
         return
     for name in generated.kept:
         click.echo(f"kept your {name}", err=True)
+    for line in generated.summary:
+        click.echo(f"  {line}")
     click.echo(f"generated {len(generated.services)} services ({len(generated.files)} files) in {output}")
 
 

@@ -37,6 +37,15 @@ class Generated:
     services: list[str]
     files: list[str]
     kept: list[str]  # user-owned files that already existed and were left as they were
+    summary: list[str]  # one line per service: the names it got in code, its ports
+
+
+def _summary(service: dict[str, Any]) -> str:
+    grpc = f", gRPC :{service['grpc_port']} ({service['grpc']['full_service']})" if service["grpc"] else ""
+    return (
+        f"{service['name']}: package {service['package']}, env {service['env_prefix']}*, "
+        f"REST :{service['http_port']}{grpc}"
+    )
 
 
 def user_owned_patterns() -> list[str]:
@@ -72,17 +81,19 @@ def generate(
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".scaffold-", dir=parent))
     try:
-        services = _render_all(spec, plan, staging, progress)
+        slices = _render_all(spec, plan, staging, progress)
+        services = [s["name"] for s in slices]
+        summary = [_summary(s) for s in slices]
         files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
         if dry_run:
-            return Generated(destination, services, files, [])
+            return Generated(destination, services, files, [], summary)
         kept = _install(staging, destination)
-        return Generated(destination, services, files, kept)
+        return Generated(destination, services, files, kept, summary)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[str], None]) -> list[str]:
+def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[str], None]) -> list[dict[str, Any]]:
     slices = service_slices(spec, plan)
     schemas = {name: message.schema for name, message in spec.messages.items()}
     for index, service in enumerate(slices, start=1):
@@ -92,7 +103,7 @@ def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[st
         _postprocess(service, target, schemas, Path(spec.path).resolve().parent)
     _render_system(spec, slices, root)
     format_tree(root)
-    return [s["name"] for s in slices]
+    return slices
 
 
 def _postprocess(service: dict[str, Any], target: Path, schemas: dict[str, dict[str, Any]], spec_dir: Path) -> None:

@@ -351,6 +351,8 @@ def _webhook(spec: LoadedSpec, p: PlannedInteraction, inbound: bool) -> dict[str
         "setting_class": names.pascal(p.id),
         "settings": settings_fields("webhook-inbound" if inbound else "webhook-outbound", p.use_case, p.resilience),
         "handler": f"on_{names.snake(message)}_from_{names.snake(peer)}",
+        "class_name": f"{names.pascal(peer)}{names.pascal(message)}Webhooks",
+        "attribute": f"{names.snake(peer)}_{names.snake(message)}_webhooks",
         "resilience": p.resilience,
         "sample_py": repr(sample(spec.messages[message].schema) if message in spec.messages else {}),
     }
