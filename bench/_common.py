@@ -27,8 +27,22 @@ GUIDE = ROOT / "specs" / "examples" / "guide.yaml"
 HOST = "127.0.0.1"  # every byte of traffic stays on loopback
 
 KEY_PACKAGES = (
-    "scaffold-services", "copier", "jinja2", "datamodel-code-generator", "ruff", "grpcio", "grpcio-tools",
-    "protobuf", "fastapi", "starlette", "uvicorn", "httpx", "anyio", "pydantic", "tenacity", "circuitbreaker",
+    "scaffold-services",
+    "copier",
+    "jinja2",
+    "datamodel-code-generator",
+    "ruff",
+    "grpcio",
+    "grpcio-tools",
+    "protobuf",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "anyio",
+    "pydantic",
+    "tenacity",
+    "circuitbreaker",
 )
 
 
@@ -226,7 +240,9 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for index, row in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if index and _numeric(c) else c.ljust(w) for c, w in zip(row, widths)))
+        lines.append(
+            "  ".join(c.rjust(w) if index and _numeric(c) else c.ljust(w) for c, w in zip(row, widths, strict=False))
+        )
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

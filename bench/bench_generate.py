@@ -36,51 +36,115 @@ def synthetic_spec(groups: int) -> dict[str, Any]:
     """A valid spec of 5 * groups services; `scaffold check` finds no errors and no warnings."""
     obj = "object"
     messages = {
-        "ItemRequest": {"schema": {"type": obj, "properties": {"item_id": {"type": "integer"}},
-                                   "required": ["item_id"]}},
-        "Item": {"schema": {"type": obj, "properties": {"item_id": {"type": "integer"}, "name": {"type": "string"},
-                                                        "price": {"type": "number"}},
-                            "required": ["item_id", "name"]}},
-        "Price": {"schema": {"type": obj, "properties": {"item_id": {"type": "integer"},
-                                                         "amount": {"type": "number"},
-                                                         "currency": {"type": "string"}},
-                             "required": ["item_id", "amount"]}},
-        "ItemViewed": {"schema": {"type": obj, "properties": {"item_id": {"type": "integer"},
-                                                              "user_id": {"type": "integer"}},
-                                  "required": ["item_id"]}},
-        "PriceComputed": {"schema": {"type": obj, "properties": {"item_id": {"type": "integer"},
-                                                                 "amount": {"type": "number"}},
-                                     "required": ["item_id", "amount"]}},
+        "ItemRequest": {
+            "schema": {"type": obj, "properties": {"item_id": {"type": "integer"}}, "required": ["item_id"]}
+        },
+        "Item": {
+            "schema": {
+                "type": obj,
+                "properties": {"item_id": {"type": "integer"}, "name": {"type": "string"}, "price": {"type": "number"}},
+                "required": ["item_id", "name"],
+            }
+        },
+        "Price": {
+            "schema": {
+                "type": obj,
+                "properties": {
+                    "item_id": {"type": "integer"},
+                    "amount": {"type": "number"},
+                    "currency": {"type": "string"},
+                },
+                "required": ["item_id", "amount"],
+            }
+        },
+        "ItemViewed": {
+            "schema": {
+                "type": obj,
+                "properties": {"item_id": {"type": "integer"}, "user_id": {"type": "integer"}},
+                "required": ["item_id"],
+            }
+        },
+        "PriceComputed": {
+            "schema": {
+                "type": obj,
+                "properties": {"item_id": {"type": "integer"}, "amount": {"type": "number"}},
+                "required": ["item_id", "amount"],
+            }
+        },
     }
     services: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     interactions: list[dict[str, Any]] = []
     for g in range(1, groups + 1):
         p = f"g{g}"
-        services[f"{p}-edge"] = {"operations": {"GetItem": {
-            "request": "ItemRequest", "response": "Item", "http": {"method": "GET", "path": "/items/{item_id}"}}}}
-        services[f"{p}-catalog"] = {"operations": {"LookupItem": {
-            "request": "ItemRequest", "response": "Item", "http": {"method": "GET", "path": "/catalog/{item_id}"}}}}
-        services[f"{p}-pricing"] = {"operations": {"ComputePrice": {
-            "request": "ItemRequest", "response": "Price", "idempotent": True}}}
+        services[f"{p}-edge"] = {
+            "operations": {
+                "GetItem": {
+                    "request": "ItemRequest",
+                    "response": "Item",
+                    "http": {"method": "GET", "path": "/items/{item_id}"},
+                }
+            }
+        }
+        services[f"{p}-catalog"] = {
+            "operations": {
+                "LookupItem": {
+                    "request": "ItemRequest",
+                    "response": "Item",
+                    "http": {"method": "GET", "path": "/catalog/{item_id}"},
+                }
+            }
+        }
+        services[f"{p}-pricing"] = {
+            "operations": {"ComputePrice": {"request": "ItemRequest", "response": "Price", "idempotent": True}}
+        }
         services[f"{p}-worker"] = {}
         services[f"{p}-stats"] = {}
         channels[f"{p}.item-viewed"] = {"message": "ItemViewed"}
         channels[f"{p}.prices"] = {"message": "PriceComputed", "key": "item_id"}
         interactions += [
             {"from": "web-app", "to": f"{p}-edge", "use_case": "user-facing", "operation": "GetItem"},
-            {"from": f"{p}-edge", "to": f"{p}-catalog", "use_case": "user-facing", "operation": "LookupItem",
-             "within": "GetItem"},
-            {"from": f"{p}-catalog", "to": f"{p}-pricing", "use_case": "user-facing", "operation": "ComputePrice",
-             "within": "LookupItem", "performance_critical": True},
-            {"from": f"{p}-edge", "to": f"{p}-worker", "use_case": "background", "message": "ItemViewed",
-             "channel": f"{p}.item-viewed"},
-            {"from": f"{p}-pricing", "to": f"{p}-stats", "use_case": "analytics", "message": "PriceComputed",
-             "channel": f"{p}.prices", "ordered": True},
+            {
+                "from": f"{p}-edge",
+                "to": f"{p}-catalog",
+                "use_case": "user-facing",
+                "operation": "LookupItem",
+                "within": "GetItem",
+            },
+            {
+                "from": f"{p}-catalog",
+                "to": f"{p}-pricing",
+                "use_case": "user-facing",
+                "operation": "ComputePrice",
+                "within": "LookupItem",
+                "performance_critical": True,
+            },
+            {
+                "from": f"{p}-edge",
+                "to": f"{p}-worker",
+                "use_case": "background",
+                "message": "ItemViewed",
+                "channel": f"{p}.item-viewed",
+            },
+            {
+                "from": f"{p}-pricing",
+                "to": f"{p}-stats",
+                "use_case": "analytics",
+                "message": "PriceComputed",
+                "channel": f"{p}.prices",
+                "ordered": True,
+            },
         ]
-    return {"version": 1, "name": f"synthetic-{groups * 5}", "description": "Synthetic spec for bench_generate.",
-            "messages": messages, "channels": channels, "services": services,
-            "externals": {"web-app": {"kind": "client"}}, "interactions": interactions}
+    return {
+        "version": 1,
+        "name": f"synthetic-{groups * 5}",
+        "description": "Synthetic spec for bench_generate.",
+        "messages": messages,
+        "channels": channels,
+        "services": services,
+        "externals": {"web-app": {"kind": "client"}},
+        "interactions": interactions,
+    }
 
 
 def write_yaml(data: dict[str, Any], path: Path) -> Path:
@@ -142,8 +206,14 @@ def stats(times: dict[str, list[float]], baseline: str) -> dict[str, Any]:
 
 def breakdown(spec: Path) -> dict[str, Any]:
     """In-process stage timings of one `generate`, in a fresh child process (imports included)."""
-    out = subprocess.run([c.PYTHON, __file__, "--_breakdown", str(spec)], capture_output=True, text=True,
-                         timeout=600, check=True, cwd=c.ROOT)
+    out = subprocess.run(
+        [c.PYTHON, __file__, "--_breakdown", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+        cwd=c.ROOT,
+    )
     return json.loads(out.stdout)
 
 
@@ -151,6 +221,7 @@ def _breakdown_child(spec_path: str) -> None:
     t_start = time.perf_counter()
     timers: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
+    each: dict[str, list[float]] = defaultdict(list)
 
     def timed(name: str, fn: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -158,8 +229,10 @@ def _breakdown_child(spec_path: str) -> None:
             try:
                 return fn(*args, **kwargs)
             finally:
-                timers[name] += time.perf_counter() - t0
+                elapsed = time.perf_counter() - t0
+                timers[name] += elapsed
                 counts[name] += 1
+                each[name].append(elapsed)
 
         return wrapper
 
@@ -184,6 +257,20 @@ def _breakdown_child(spec_path: str) -> None:
     g._render_system = timed("system README/Makefile", g._render_system)
     g.format_tree = timed("ruff check --fix + ruff format (2 subprocesses)", g.format_tree)
     g._install = timed("move into place", g._install)
+    spawned: dict[str, int] = defaultdict(int)  # subprocesses started during generate, by program
+    popen_init = subprocess.Popen.__init__
+
+    def counting_init(self: Any, args: Any, *rest: Any, **kwargs: Any) -> None:
+        argv = [args] if isinstance(args, (str, bytes)) else list(args)
+        program = Path(str(argv[0])).name
+        if program.startswith("python") and len(argv) > 2 and argv[1] == "-m":
+            program = f"python -m {argv[2]}"
+        elif program == "git" and len(argv) > 1:
+            program = "git " + " ".join(str(a) for a in argv[1:3] if not str(a).startswith("--"))
+        spawned[program] += 1
+        popen_init(self, args, *rest, **kwargs)
+
+    subprocess.Popen.__init__ = counting_init  # type: ignore[method-assign]
     t0 = time.perf_counter()
     spec = load_spec(spec_path)
     plan = build_plan(spec)
@@ -193,8 +280,38 @@ def _breakdown_child(spec_path: str) -> None:
         result = g.generate(spec, plan, Path(tmp) / "out")
         timers["generate() total"] = time.perf_counter() - t0
     timers["child process total (after interpreter start)"] = time.perf_counter() - t_start
-    print(json.dumps({"services": len(result.services), "files": len(result.files),
-                      "seconds": {k: round(v, 3) for k, v in timers.items()}, "calls": dict(counts)}))
+    subprocess.Popen.__init__ = popen_init  # type: ignore[method-assign]
+    # What one of copier's git processes costs: the same command, run alone 15 times.
+    git_runs = []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        subprocess.run(
+            ["git", "config", "--type=bool", "--get", "core.fileMode"],
+            capture_output=True,
+            check=False,
+            cwd=tempfile.gettempdir(),
+            timeout=30,
+        )
+        git_runs.append(time.perf_counter() - t0)
+    git_each = statistics.median(git_runs)
+    git_count = sum(v for k, v in spawned.items() if k.startswith("git"))
+    print(
+        json.dumps(
+            {
+                "services": len(result.services),
+                "files": len(result.files),
+                "seconds": {k: round(v, 3) for k, v in timers.items()},
+                "calls": dict(counts),
+                "first_call_and_median_of_rest": {
+                    k: [round(v[0], 3), round(statistics.median(v[1:]), 3) if len(v) > 1 else None]
+                    for k, v in each.items()
+                },
+                "subprocesses": dict(sorted(spawned.items(), key=lambda kv: -kv[1])),
+                "git_process_s": round(git_each, 4),
+                "git_processes_estimated_s": round(git_each * git_count, 3),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -219,20 +336,37 @@ def main() -> None:
             subprocess.run([c.SCAFFOLD, "check", str(spec)], check=True, capture_output=True, timeout=120)
 
         t0 = time.monotonic()
-        a_times = interleaved_processes({
-            "copier copy (1 service)": lambda d: [c.PYTHON, "-m", "copier", "copy", "--defaults", "--quiet",
-                                                  "--data-file", str(data_file),
-                                                  str(c.ROOT / "templates" / "service"), str(d)],
-            "scaffold generate guide (4 services)": lambda d: [c.SCAFFOLD, "generate", str(c.GUIDE), "-o", str(d)],
-            "python -c pass": lambda d: [c.PYTHON, "-c", "pass"],
-            "python -c 'import copier'": lambda d: [c.PYTHON, "-c", "import copier"],
-        }, args.rounds_a, args.warmup)
+        a_times = interleaved_processes(
+            {
+                "copier copy (1 service)": lambda d: [
+                    c.PYTHON,
+                    "-m",
+                    "copier",
+                    "copy",
+                    "--defaults",
+                    "--quiet",
+                    "--data-file",
+                    str(data_file),
+                    str(c.ROOT / "templates" / "service"),
+                    str(d),
+                ],
+                "scaffold generate guide (4 services)": lambda d: [c.SCAFFOLD, "generate", str(c.GUIDE), "-o", str(d)],
+                "python -c pass": lambda d: [c.PYTHON, "-c", "pass"],
+                "python -c 'import copier'": lambda d: [c.PYTHON, "-c", "import copier"],
+            },
+            args.rounds_a,
+            args.warmup,
+        )
         a_seconds = time.monotonic() - t0
         t0 = time.monotonic()
-        b_times = interleaved_processes({
-            "generate 5 services": lambda d: [c.SCAFFOLD, "generate", str(spec5), "-o", str(d)],
-            "generate 50 services": lambda d: [c.SCAFFOLD, "generate", str(spec50), "-o", str(d)],
-        }, args.rounds_b, 0)
+        b_times = interleaved_processes(
+            {
+                "generate 5 services": lambda d: [c.SCAFFOLD, "generate", str(spec5), "-o", str(d)],
+                "generate 50 services": lambda d: [c.SCAFFOLD, "generate", str(spec50), "-o", str(d)],
+            },
+            args.rounds_b,
+            0,
+        )
         b_seconds = time.monotonic() - t0
         parts: dict[str, Any] = {}
         if not args.no_breakdown:
@@ -246,21 +380,53 @@ def main() -> None:
     a_ratio = a["scaffold generate guide (4 services)"]["ratio_of_medians"]
     b_ratio = b["generate 50 services"]["ratio_of_medians"]
     data = {
-        "tmp_filesystem": subprocess.run(["df", "-T", tempfile.gettempdir()], capture_output=True,
-                                         text=True).stdout.splitlines()[-1],
-        "a": {"rounds": args.rounds_a, "warmup": args.warmup, "seconds": round(a_seconds, 1), "times": a,
-              "target": {"metric": "scaffold generate guide / copier copy", "max": 2.0, "value": a_ratio,
-                         "met": a_ratio <= 2.0}},
-        "b": {"rounds": args.rounds_b, "seconds": round(b_seconds, 1), "times": b,
-              "target": {"metric": "generate 50 services / generate 5 services", "max": 8.0, "value": b_ratio,
-                         "met": b_ratio <= 8.0}},
+        "tmp_filesystem": subprocess.run(
+            ["df", "-T", tempfile.gettempdir()], capture_output=True, text=True
+        ).stdout.splitlines()[-1],
+        "a": {
+            "rounds": args.rounds_a,
+            "warmup": args.warmup,
+            "seconds": round(a_seconds, 1),
+            "times": a,
+            "target": {
+                "metric": "scaffold generate guide / copier copy",
+                "max": 2.0,
+                "value": a_ratio,
+                "met": a_ratio <= 2.0,
+            },
+        },
+        "b": {
+            "rounds": args.rounds_b,
+            "seconds": round(b_seconds, 1),
+            "times": b,
+            "target": {
+                "metric": "generate 50 services / generate 5 services",
+                "max": 8.0,
+                "value": b_ratio,
+                "met": b_ratio <= 8.0,
+            },
+        },
         "c_breakdown": parts,
     }
     for label, part in (("(a)", a), ("(b)", b)):
         print(f"{label} whole-process wall time, interleaved rounds (seconds):")
-        print(c.table(["command", "runs", "median", "min", "max", "ratio (medians)", "round-median ratio"],
-                      [[k, v["runs"], v["median_s"], v["min_s"], v["max_s"], f"{v['ratio_of_medians']:.2f}x",
-                        f"{v['round_ratio_median']:.2f}x"] for k, v in part.items()]))
+        print(
+            c.table(
+                ["command", "runs", "median", "min", "max", "ratio (medians)", "round-median ratio"],
+                [
+                    [
+                        k,
+                        v["runs"],
+                        v["median_s"],
+                        v["min_s"],
+                        v["max_s"],
+                        f"{v['ratio_of_medians']:.2f}x",
+                        f"{v['round_ratio_median']:.2f}x",
+                    ]
+                    for k, v in part.items()
+                ],
+            )
+        )
         print()
     for key in ("a", "b"):
         t = data[key]["target"]
@@ -270,7 +436,42 @@ def main() -> None:
         stages = list(dict.fromkeys(k for p in parts.values() for k in p["seconds"]))
         rows = [[stage] + [p["seconds"].get(stage, "") for p in parts.values()] for stage in stages]
         rows.append(["services / files"] + [f"{p['services']} / {p['files']}" for p in parts.values()])
-        print(c.table(["stage"] + list(parts), rows))
+        print(c.table(["stage", *list(parts)], rows))
+        print("\nfirst call / median of the other calls, per stage (seconds):")
+        stages = list(dict.fromkeys(k for p in parts.values() for k in p["first_call_and_median_of_rest"]))
+        print(
+            c.table(
+                ["stage", *list(parts)],
+                [
+                    [k]
+                    + [
+                        " / ".join(str(x) for x in p["first_call_and_median_of_rest"].get(k, []))
+                        for p in parts.values()
+                    ]
+                    for k in stages
+                ],
+            )
+        )
+        print("\nsubprocesses started during one generate:")
+        programs = list(dict.fromkeys(k for p in parts.values() for k in p["subprocesses"]))
+        print(
+            c.table(
+                ["program", *list(parts)],
+                [[k] + [p["subprocesses"].get(k, 0) for p in parts.values()] for k in programs],
+            )
+        )
+        print(
+            c.table(
+                ["git processes x one git config run alone", *parts],
+                [
+                    ["estimated seconds"]
+                    + [
+                        f"{p['git_processes_estimated_s']} ({p['git_process_s'] * 1000:.1f} ms each)"
+                        for p in parts.values()
+                    ]
+                ],
+            )
+        )
     path = c.write_json("bench_generate", data, args.json)
     print(f"\nfigures: {path}", file=sys.stderr)
 

@@ -90,8 +90,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
             )
 
-        candidates = {"raw": call_raw, "raw_configured": call_configured, "caller": call_caller,
-                      "client": call_client}
+        candidates = {"raw": call_raw, "raw_configured": call_configured, "caller": call_caller, "client": call_client}
         assert (await call_raw()).order_id == 1 and (await call_client()).order_id == 1
         t0 = time.monotonic()
         result = await c.interleaved_latency(
@@ -114,10 +113,18 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "seconds": round(elapsed, 1),
         "latency_us": report,
         "targets": {
-            "client": {"metric": "client p50 / raw p50", "max": 1.10, "value": report["client"]["p50_ratio"],
-                       "met": report["client"]["p50_ratio"] <= 1.10},
-            "caller": {"metric": "caller p50 / raw p50", "max": 1.10, "value": report["caller"]["p50_ratio"],
-                       "met": report["caller"]["p50_ratio"] <= 1.10},
+            "client": {
+                "metric": "client p50 / raw p50",
+                "max": 1.10,
+                "value": report["client"]["p50_ratio"],
+                "met": report["client"]["p50_ratio"] <= 1.10,
+            },
+            "caller": {
+                "metric": "caller p50 / raw p50",
+                "max": 1.10,
+                "value": report["caller"]["p50_ratio"],
+                "met": report["caller"]["p50_ratio"] <= 1.10,
+            },
         },
         "client_profile": profile,
     }
@@ -169,11 +176,27 @@ async def conversion_costs() -> dict[str, float]:
     async def build_pb() -> Any:
         return pb.CreateOrderRequest(user_id=123, items=[pb.CreateOrderRequestItems(product_id=456, quantity=2)])
 
+    async def direct_to_pb() -> Any:  # what a generated field-by-field converter would do
+        return pb.CreateOrderRequest(
+            user_id=request.user_id,
+            items=[pb.CreateOrderRequestItems(product_id=i.product_id, quantity=i.quantity) for i in request.items],
+        )
+
+    async def direct_from_pb() -> Any:
+        return models.Order(order_id=reply.order_id, user_id=reply.user_id, status=reply.status, total=reply.total)
+
     res = await c.interleaved_latency(
-        {"build pb request": build_pb, "build pydantic request": build_model,
-         "_to_pb (model_dump + json_format.ParseDict)": to_pb,
-         "_from_pb (json_format.MessageToDict + model_validate)": from_pb},
-        rounds=10, per_round=500, warmup=200,
+        {
+            "build pb request": build_pb,
+            "build pydantic request": build_model,
+            "_to_pb (model_dump + json_format.ParseDict)": to_pb,
+            "_from_pb (json_format.MessageToDict + model_validate)": from_pb,
+            "field-by-field to pb (not generated today)": direct_to_pb,
+            "field-by-field from pb (not generated today)": direct_from_pb,
+        },
+        rounds=10,
+        per_round=500,
+        warmup=200,
     )
     return {name: round(c.summary(v)["p50"], 2) for name, v in res["samples"].items()}
 
@@ -192,15 +215,28 @@ def main() -> None:
         data["conversion_p50_us"] = asyncio.run(conversion_costs())
     finally:
         c.remove(work)
-    print(f"gRPC unary CreateOrder: {args.rounds} rounds x {args.per_round} calls per candidate, interleaved "
-          f"({data['seconds']} s); latency in microseconds")
+    print(
+        f"gRPC unary CreateOrder: {args.rounds} rounds x {args.per_round} calls per candidate, interleaved "
+        f"({data['seconds']} s); latency in microseconds"
+    )
     rows = []
     for name, s in data["latency_us"].items():
-        rows.append([name, s["n"], s["p50"], s["p99"], f"{s['p50_ratio']:.3f}", f"{s['p99_ratio']:.3f}",
-                     f"{s['round_p50_ratio_median']:.3f}", s["p50_added_us"]])
-    print(c.table(["candidate", "n", "p50", "p99", "p50/raw", "p99/raw", "round-median p50 ratio",
-                   "p50 added us"], rows))
-    for name, t in data["targets"].items():
+        rows.append(
+            [
+                name,
+                s["n"],
+                s["p50"],
+                s["p99"],
+                f"{s['p50_ratio']:.3f}",
+                f"{s['p99_ratio']:.3f}",
+                f"{s['round_p50_ratio_median']:.3f}",
+                s["p50_added_us"],
+            ]
+        )
+    print(
+        c.table(["candidate", "n", "p50", "p99", "p50/raw", "p99/raw", "round-median p50 ratio", "p50 added us"], rows)
+    )
+    for t in data["targets"].values():
         print(f"target {t['metric']} <= {t['max']:.2f}: {t['value']:.3f} -> {'MET' if t['met'] else 'NOT MET'}")
     print("\nclient conversions alone, in process (p50 us):")
     print(c.table(["step", "p50 us"], [[k, v] for k, v in data["conversion_p50_us"].items()]))

@@ -17,8 +17,10 @@ GET /users/{user_id} sequentially over one reused keep-alive connection:
                  800 ms attempt, 2.7 s total, 3 tries), pointed at the same server
 
 Target (issue): resilience wrapping costs at most 10% at p50 (resilient / httpx <= 1.10).
-Then a client-only breakdown (httpx.MockTransport, no network) of what the wrapper adds per call, and
-with `--profile` a profile of 5000 wrapped calls (pyinstrument if installed, else cProfile).
+`--decompose` adds candidates with one layer each: httpx+header (server-side deadline middleware),
+httpx+fail_after, httpx+tenacity. Then a client-only breakdown (httpx.MockTransport, no network) of
+what the wrapper adds per call, and with `--profile` a cProfile of 5000 raw and 5000 wrapped mock
+calls, self time grouped by package.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,31 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         async def call_typed() -> Any:
             return await typed.get_user(gw_models.GetUserRequest(user_id=USER_ID))
 
+        from order_service.generated.runtime.http import _is_retryable, _RetryAfterOrJitter, full_jitter
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay
+
+        async def call_httpx_header() -> Any:  # only the deadline header (server-side middleware work)
+            r = await raw.get(path, headers={deadline.DEADLINE_HEADER: "800"})
+            r.raise_for_status()
+            return r.json()
+
+        async def call_httpx_fail_after() -> Any:  # only anyio.fail_after around the request
+            with anyio.fail_after(policy.attempt_timeout_s):
+                r = await raw.get(path)
+            r.raise_for_status()
+            return r.json()
+
+        async def call_httpx_tenacity() -> Any:  # only the AsyncRetrying the wrapper builds per call
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.total_timeout_s),
+                wait=_RetryAfterOrJitter(full_jitter(policy.backoff_initial_s, policy.backoff_max_s)),
+                retry=retry_if_exception(_is_retryable),
+                reraise=True,
+            )
+            r = await retrying(raw.get, path)
+            r.raise_for_status()
+            return r.json()
+
         candidates = {
             "httpx": call_httpx,
             "resilient": call_resilient,
@@ -131,6 +157,14 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "httpx_typed": call_httpx_typed,
             "typed_client": call_typed,
         }
+        if args.decompose:
+            candidates.update(
+                {
+                    "httpx+header": call_httpx_header,
+                    "httpx+fail_after": call_httpx_fail_after,
+                    "httpx+tenacity": call_httpx_tenacity,
+                }
+            )
         assert (await call_resilient())["user_id"] == 1 and (await call_typed()).user_id == 1
         t0 = time.monotonic()
         result = await c.interleaved_latency(
@@ -156,15 +190,19 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "seconds": round(elapsed, 1),
         "latency_us": report,
         "typed_client_vs_httpx_typed": typed_vs,
-        "target": {"metric": "resilient p50 / httpx p50", "max": 1.10,
-                   "value": report["resilient"]["p50_ratio"],
-                   "met": report["resilient"]["p50_ratio"] <= 1.10},
+        "target": {
+            "metric": "resilient p50 / httpx p50",
+            "max": 1.10,
+            "value": report["resilient"]["p50_ratio"],
+            "met": report["resilient"]["p50_ratio"] <= 1.10,
+        },
         "client_breakdown": profile,
     }
 
 
-async def client_breakdown(args: argparse.Namespace, policy: Any, client_cls: Any, limits_cls: Any,
-                           link: Any) -> dict[str, Any]:
+async def client_breakdown(
+    args: argparse.Namespace, policy: Any, client_cls: Any, limits_cls: Any, link: Any
+) -> dict[str, Any]:
     """Client-side cost only: the same calls against httpx.MockTransport (no socket, no server), so
     the difference is exactly the Python work the wrapper adds per call; then what it is made of."""
     import anyio
@@ -180,8 +218,12 @@ async def client_breakdown(args: argparse.Namespace, policy: Any, client_cls: An
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
     raw = httpx.AsyncClient(base_url="http://bench.invalid", transport=httpx.MockTransport(handler))
-    wrapped = client_cls("http://bench.invalid", name="mock", transport=httpx.MockTransport(handler),
-                         limits=limits_cls(link.max_connections, link.max_keepalive_connections))
+    wrapped = client_cls(
+        "http://bench.invalid",
+        name="mock",
+        transport=httpx.MockTransport(handler),
+        limits=limits_cls(link.max_connections, link.max_keepalive_connections),
+    )
 
     async def raw_call() -> Any:
         return (await raw.get("/users/123")).json()
@@ -237,35 +279,44 @@ async def client_breakdown(args: argparse.Namespace, policy: Any, client_cls: An
         await wrapped.aclose()
         return breakdown
 
-    # Where the time of one wrapped call goes: pyinstrument if installed, else cProfile.
-    try:
-        from pyinstrument import Profiler
+    # Where the time goes, by package: cProfile self time of 5000 raw and 5000 wrapped mock calls.
+    # (cProfile inflates every function call; compare the two columns, not the absolute values.)
+    import cProfile
+    import pstats
 
-        profiler = Profiler(interval=0.0001, async_mode="disabled")
-        profiler.start()
-        for _ in range(5000):
-            await wrapped_call()
-        profiler.stop()
-        text = profiler.output_text(unicode=False, color=False, show_all=True, flat=True)
-        breakdown["profiler"] = "pyinstrument"
-        breakdown["profile"] = text
-    except ImportError:
-        import cProfile
-        import io
-        import pstats
+    def by_package(call: Any) -> Any:
+        async def profiled() -> dict[str, float]:
+            prof = cProfile.Profile()
+            prof.enable()
+            for _ in range(5000):
+                await call()
+            prof.disable()
+            totals: dict[str, float] = {}
+            for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in pstats.Stats(prof).stats.items():
+                key = _package(filename)
+                totals[key] = totals.get(key, 0.0) + tottime
+            return {k: round(v / 5000 * 1e6, 2) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
 
-        prof = cProfile.Profile()
-        prof.enable()
-        for _ in range(5000):
-            await wrapped_call()
-        prof.disable()
-        stream = io.StringIO()
-        pstats.Stats(prof, stream=stream).sort_stats("cumulative").print_stats(30)
-        breakdown["profiler"] = "cProfile"
-        breakdown["profile"] = stream.getvalue()
+        return profiled()
+
+    breakdown["profiler"] = "cProfile self time per call by package (us)"
+    breakdown["profile"] = {"mock_httpx": await by_package(raw_call), "mock_resilient": await by_package(wrapped_call)}
     await raw.aclose()
     await wrapped.aclose()
     return breakdown
+
+
+def _package(filename: str) -> str:
+    """A short name for where a function lives: site-packages package, generated runtime file, stdlib."""
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1].split("/", 1)[0]
+    if "/generated/runtime/" in filename:
+        return "generated runtime/" + filename.rsplit("/", 1)[1]
+    if filename.startswith("~") or filename.startswith("<"):
+        return "builtins"
+    if "/lib/python3" in filename:
+        return "stdlib/" + filename.rsplit("/", 1)[1]
+    return Path(filename).name
 
 
 def main() -> None:
@@ -273,7 +324,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--per-round", type=int, default=100, help="calls per candidate per round")
     parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--profile", action="store_true", help="also profile 5000 wrapped calls (mock transport)")
+    parser.add_argument(
+        "--decompose",
+        action="store_true",
+        help="add end-to-end candidates with one wrapper layer each (header, fail_after, tenacity)",
+    )
+    parser.add_argument("--profile", action="store_true", help="also cProfile raw vs wrapped mock calls, by package")
     parser.add_argument("--json", help="where to write the figures (default bench/results/bench_rest_client.json)")
     args = parser.parse_args()
     work = c.tempdir("bench-rest-")
@@ -282,17 +338,34 @@ def main() -> None:
     finally:
         c.remove(work)
     lat = data["latency_us"]
-    print(f"REST GET /users/{{id}}: {args.rounds} rounds x {args.per_round} calls per candidate, interleaved "
-          f"({data['seconds']} s); latency in microseconds")
+    print(
+        f"REST GET /users/{{id}}: {args.rounds} rounds x {args.per_round} calls per candidate, interleaved "
+        f"({data['seconds']} s); latency in microseconds"
+    )
     rows = []
     for name, s in lat.items():
-        rows.append([name, s["n"], s["p50"], s["p99"], f"{s['p50_ratio']:.3f}", f"{s['p99_ratio']:.3f}",
-                     f"{s['round_p50_ratio_median']:.3f}", s["p50_added_us"]])
-    print(c.table(["candidate", "n", "p50", "p99", "p50/httpx", "p99/httpx", "round-median p50 ratio",
-                   "p50 added us"], rows))
+        rows.append(
+            [
+                name,
+                s["n"],
+                s["p50"],
+                s["p99"],
+                f"{s['p50_ratio']:.3f}",
+                f"{s['p99_ratio']:.3f}",
+                f"{s['round_p50_ratio_median']:.3f}",
+                s["p50_added_us"],
+            ]
+        )
+    print(
+        c.table(
+            ["candidate", "n", "p50", "p99", "p50/httpx", "p99/httpx", "round-median p50 ratio", "p50 added us"], rows
+        )
+    )
     tv = data["typed_client_vs_httpx_typed"]
-    print(f"typed_client vs httpx_typed (same pydantic work): p50 ratio {tv['p50_ratio']:.3f}, "
-          f"round-median {tv['round_p50_ratio_median']:.3f}, added {tv['p50_added_us']} us")
+    print(
+        f"typed_client vs httpx_typed (same pydantic work): p50 ratio {tv['p50_ratio']:.3f}, "
+        f"round-median {tv['round_p50_ratio_median']:.3f}, added {tv['p50_added_us']} us"
+    )
     t = data["target"]
     print(f"target resilient/httpx p50 <= 1.10: {t['value']:.3f} -> {'MET' if t['met'] else 'NOT MET'}")
     b = data["client_breakdown"]
@@ -300,8 +373,15 @@ def main() -> None:
     print(c.table(["part", "p50 us"], [[k, v] for k, v in b["p50_us"].items()]))
     print(f"added by the wrapper (client side): {b['added_by_wrapper_us']} us")
     if "profile" in b:
-        print(f"\n{b['profiler']} profile of 5000 wrapped calls (mock transport):")
-        print(textwrap.indent(b["profile"][:6000], "  "))
+        prof = b["profile"]
+        keys = list(dict.fromkeys([*prof["mock_resilient"], *prof["mock_httpx"]]))[:18]
+        print(f"\n{b['profiler']}, 5000 mock calls each:")
+        print(
+            c.table(
+                ["where", "httpx", "resilient"],
+                [[k, prof["mock_httpx"].get(k, 0.0), prof["mock_resilient"].get(k, 0.0)] for k in keys],
+            )
+        )
     path = c.write_json("bench_rest_client", data, args.json)
     print(f"\nfigures: {path}", file=sys.stderr)
 

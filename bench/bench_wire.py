@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import threading
@@ -32,9 +33,18 @@ import _common as c
 GUIDE_LITERAL = '{"userId": 123, "items": [{"productId": 456, "quantity": 2}]}'
 PAYLOAD = {"user_id": 123, "items": [{"product_id": 456, "quantity": 2}]}
 GUIDE_CLAIM = {"rest_bytes": 500, "grpc_bytes": 50, "bytes_ratio": 10, "rest_ms": 15, "grpc_ms": 3, "latency_ratio": 5}
-BASELINE_MD = {"json_body": 55, "pb_body": 9, "json_response": 84, "pb_response": 21, "rest_call": 466,
-               "grpc_first_call": 532, "grpc_steady_call": 153, "rest_p50_us": 760, "grpc_p50_us": 400,
-               "latency_ratio": "1.7-1.9"}
+BASELINE_MD = {
+    "json_body": 55,
+    "pb_body": 9,
+    "json_response": 84,
+    "pb_response": 21,
+    "rest_call": 466,
+    "grpc_first_call": 532,
+    "grpc_steady_call": 153,
+    "rest_p50_us": 760,
+    "grpc_p50_us": 400,
+    "latency_ratio": "1.7-1.9",
+}
 CAPTURE_LIMIT = 1 << 20
 SETTLE_S = 0.15  # let trailing frames (WINDOW_UPDATE, PING acks) pass the proxy before reading counters
 
@@ -111,15 +121,23 @@ class CountingProxy:
             finally:
                 dst.close()
 
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(pump(client_r, up_w, True), pump(up_r, client_w, False))
-        except asyncio.CancelledError:
-            pass
 
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-H2_TYPES = {0: "DATA", 1: "HEADERS", 2: "PRIORITY", 3: "RST_STREAM", 4: "SETTINGS", 5: "PUSH_PROMISE", 6: "PING",
-            7: "GOAWAY", 8: "WINDOW_UPDATE", 9: "CONTINUATION"}
+H2_TYPES = {
+    0: "DATA",
+    1: "HEADERS",
+    2: "PRIORITY",
+    3: "RST_STREAM",
+    4: "SETTINGS",
+    5: "PUSH_PROMISE",
+    6: "PING",
+    7: "GOAWAY",
+    8: "WINDOW_UPDATE",
+    9: "CONTINUATION",
+}
 
 
 def h2_frames(data: bytes, calls: int = 1) -> dict[str, int]:
@@ -130,7 +148,7 @@ def h2_frames(data: bytes, calls: int = 1) -> dict[str, int]:
         out["connection preface"] = len(H2_PREFACE)
         pos = len(H2_PREFACE)
     while pos + 9 <= len(data):
-        length = int.from_bytes(data[pos:pos + 3], "big")
+        length = int.from_bytes(data[pos : pos + 3], "big")
         kind = H2_TYPES.get(data[pos + 3], f"type{data[pos + 3]}")
         out[kind] = out.get(kind, 0) + 9 + length
         pos += 9 + length
@@ -150,24 +168,29 @@ async def bytes_per_call(proxy: CountingProxy, open_client: Any, call: Any, clos
     await call(client)
     await asyncio.sleep(SETTLE_S)
     first = proxy.snapshot()
-    first_c2s = bytes(proxy.captured[0][before[0]:first[0]])
-    first_s2c = bytes(proxy.captured[1][before[1]:first[1]])
+    first_c2s = bytes(proxy.captured[0][before[0] : first[0]])
+    first_s2c = bytes(proxy.captured[1][before[1] : first[1]])
     steady_mark = proxy.snapshot()
     for _ in range(steady):
         await call(client)
     await asyncio.sleep(SETTLE_S)
     after = proxy.snapshot()
     await close(client)
-    last_c2s = bytes(proxy.captured[0][steady_mark[0]:after[0]])
-    last_s2c = bytes(proxy.captured[1][steady_mark[1]:after[1]])
+    last_c2s = bytes(proxy.captured[0][steady_mark[0] : after[0]])
+    last_s2c = bytes(proxy.captured[1][steady_mark[1] : after[1]])
     return {
         "first_call_bytes": (first_c2s, first_s2c),
         "steady_bytes": (last_c2s, last_s2c),
-        "first_call": {"request": first[0] - before[0], "response": first[1] - before[1],
-                       "total": sum(first) - sum(before)},
-        "steady_per_call": {"request": round((after[0] - first[0]) / steady, 1),
-                            "response": round((after[1] - first[1]) / steady, 1),
-                            "total": round((sum(after) - sum(first)) / steady, 1)},
+        "first_call": {
+            "request": first[0] - before[0],
+            "response": first[1] - before[1],
+            "total": sum(first) - sum(before),
+        },
+        "steady_per_call": {
+            "request": round((after[0] - first[0]) / steady, 1),
+            "response": round((after[1] - first[1]) / steady, 1),
+            "total": round((sum(after) - sum(first)) / steady, 1),
+        },
         "steady_calls": steady,
     }
 
@@ -190,14 +213,19 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     rest_port, grpc_port, order_http = c.free_port(), c.free_port(), c.free_port()
     user_env = {"USER_SERVICE_HTTP_PORT": str(rest_port), "USER_SERVICE_HTTP_HOST": c.HOST}
-    order_env = {"ORDER_SERVICE_GRPC_PORT": str(grpc_port), "ORDER_SERVICE_HTTP_PORT": str(order_http),
-                 "ORDER_SERVICE_HTTP_HOST": c.HOST}
+    order_env = {
+        "ORDER_SERVICE_GRPC_PORT": str(grpc_port),
+        "ORDER_SERVICE_HTTP_PORT": str(order_http),
+        "ORDER_SERVICE_HTTP_HOST": c.HOST,
+    }
 
     def pb_request() -> Any:
         return pb.CreateOrderRequest(user_id=123, items=[pb.CreateOrderRequestItems(product_id=456, quantity=2)])
 
-    with c.service_process(guide / "user-service", "user_service", user_env), \
-            c.service_process(guide / "order-service", "order_service", order_env):
+    with (
+        c.service_process(guide / "user-service", "user_service", user_env),
+        c.service_process(guide / "order-service", "order_service", order_env),
+    ):
         c.wait_http(rest_port)
         c.wait_grpc(grpc_port)
 
@@ -216,9 +244,12 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         }
         bodies["pb_request_grpc_framed"] = bodies["pb_request"] + 5
         bodies["pb_response_grpc_framed"] = bodies["pb_response"] + 5
-        samples = {"json_request": json_request.decode(), "json_response": json_response.decode(),
-                   "pb_request_hex": pb_request().SerializeToString().hex(),
-                   "pb_response_hex": pb_reply.SerializeToString().hex()}
+        samples = {
+            "json_request": json_request.decode(),
+            "json_response": json_response.decode(),
+            "pb_request_hex": pb_request().SerializeToString().hex(),
+            "pb_response_hex": pb_reply.SerializeToString().hex(),
+        }
 
         # --- bytes per call through the counting proxy ---
         wire: dict[str, Any] = {}
@@ -237,7 +268,8 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 await client.aclose()
 
             wire["rest_httpx"] = await bytes_per_call(
-                rest_proxy, lambda: httpx.AsyncClient(base_url=rest_base), rest_call, aclose, args.steady)
+                rest_proxy, lambda: httpx.AsyncClient(base_url=rest_base), rest_call, aclose, args.steady
+            )
 
             async def resilient_call(client: Any) -> None:
                 r = await client.request("POST", "/orders", policy=post_policy, json=PAYLOAD)
@@ -246,9 +278,15 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
             wire["rest_generated_runtime"] = await bytes_per_call(
                 rest_proxy,
-                lambda: ResilientHttpClient(rest_base, name="user-service",
-                                            limits=HttpLimits(link.max_connections, link.max_keepalive_connections)),
-                resilient_call, aclose, args.steady)
+                lambda: ResilientHttpClient(
+                    rest_base,
+                    name="user-service",
+                    limits=HttpLimits(link.max_connections, link.max_keepalive_connections),
+                ),
+                resilient_call,
+                aclose,
+                args.steady,
+            )
 
             async def grpc_call(stub: Any) -> None:
                 await stub.CreateOrder(pb_request())
@@ -266,11 +304,16 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
             async def client_call(client: Any) -> None:
                 await client.create_order(
-                    models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)]))
+                    models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
+                )
 
             wire["grpc_generated_client"] = await bytes_per_call(
-                grpc_proxy, lambda: OrderServiceClient(UserSettings(order_service_target=grpc_target)),
-                client_call, aclose, args.steady)
+                grpc_proxy,
+                lambda: OrderServiceClient(UserSettings(order_service_target=grpc_target)),
+                client_call,
+                aclose,
+                args.steady,
+            )
             wire["proxy_connections"] = {"rest": rest_proxy.connections, "grpc": grpc_proxy.connections}
         for name, w in wire.items():
             if name == "proxy_connections":
@@ -299,8 +342,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             return await stub.CreateOrder(pb_request())
 
         t0 = time.monotonic()
-        result = await c.interleaved_latency({"grpc": call_grpc, "rest": call_rest}, rounds=args.rounds,
-                                             per_round=args.per_round, warmup=args.warmup)
+        result = await c.interleaved_latency(
+            {"grpc": call_grpc, "rest": call_rest}, rounds=args.rounds, per_round=args.per_round, warmup=args.warmup
+        )
         elapsed = time.monotonic() - t0
         latency = c.latency_report(result, "grpc")
         await rest.aclose()
@@ -321,8 +365,10 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "guide_claim_latency_5x_holds": latency["rest"]["p50_ratio"] >= 5,
     }
     return {
-        "servers": {"rest": "guide user-service POST /orders (uvicorn subprocess as shipped)",
-                    "grpc": "guide order-service CreateOrder (grpc.aio subprocess as shipped)"},
+        "servers": {
+            "rest": "guide user-service POST /orders (uvicorn subprocess as shipped)",
+            "grpc": "guide order-service CreateOrder (grpc.aio subprocess as shipped)",
+        },
         "payload": PAYLOAD,
         "body_bytes": bodies,
         "body_samples": samples,
@@ -352,27 +398,45 @@ def main() -> None:
         c.remove(work)
     b = data["body_bytes"]
     print("serialized bodies (bytes):")
-    print(c.table(["what", "JSON", "protobuf", "JSON/protobuf"], [
-        ["request (as sent)", b["json_request_as_sent"], b["pb_request"],
-         f"{b['json_request_as_sent'] / b['pb_request']:.1f}x"],
-        ["response", b["json_response"], b["pb_response"], f"{b['json_response'] / b['pb_response']:.1f}x"],
-        ["guide literal (camelCase, spaces)", b["guide_literal_json"], "", ""],
-    ]))
+    print(
+        c.table(
+            ["what", "JSON", "protobuf", "JSON/protobuf"],
+            [
+                [
+                    "request (as sent)",
+                    b["json_request_as_sent"],
+                    b["pb_request"],
+                    f"{b['json_request_as_sent'] / b['pb_request']:.1f}x",
+                ],
+                ["response", b["json_response"], b["pb_response"], f"{b['json_response'] / b['pb_response']:.1f}x"],
+                ["guide literal (camelCase, spaces)", b["guide_literal_json"], "", ""],
+            ],
+        )
+    )
     print(f"  JSON sent: {data['body_samples']['json_request']}   reply: {data['body_samples']['json_response']}")
     print("\nbytes per call on the wire (TCP payload, both directions, via counting proxy):")
     rows = []
     for name in ("rest_httpx", "rest_generated_runtime", "grpc_raw", "grpc_generated_client"):
         w = data["wire_bytes"][name]
-        rows.append([name, w["first_call"]["request"], w["first_call"]["response"], w["first_call"]["total"],
-                     w["steady_per_call"]["request"], w["steady_per_call"]["response"],
-                     w["steady_per_call"]["total"]])
-    print(c.table(["client", "1st req", "1st resp", "1st total", "steady req", "steady resp", "steady total"],
-                  rows))
+        rows.append(
+            [
+                name,
+                w["first_call"]["request"],
+                w["first_call"]["response"],
+                w["first_call"]["total"],
+                w["steady_per_call"]["request"],
+                w["steady_per_call"]["response"],
+                w["steady_per_call"]["total"],
+            ]
+        )
+    print(c.table(["client", "1st req", "1st resp", "1st total", "steady req", "steady resp", "steady total"], rows))
     print("\nwhere the bytes go (first call / steady per call):")
     for name in ("rest_httpx", "rest_generated_runtime"):
         parts = data["wire_bytes"][name]["first_call_parts"]
-        print(f"  {name}: request head {parts['request']['head']} + body {parts['request']['body']}, "
-              f"response head {parts['response']['head']} + body {parts['response']['body']}")
+        print(
+            f"  {name}: request head {parts['request']['head']} + body {parts['request']['body']}, "
+            f"response head {parts['response']['head']} + body {parts['response']['body']}"
+        )
     for name in ("grpc_raw", "grpc_generated_client"):
         w = data["wire_bytes"][name]
         print(f"  {name} first call: client {w['first_call_frames']['request']}")
@@ -387,15 +451,34 @@ def main() -> None:
         print(f"    {line}")
     lat = data["latency_us"]
     print(f"\nlatency ({args.rounds} rounds x {args.per_round} calls each, interleaved, us):")
-    print(c.table(["protocol", "n", "p50", "p99", "p50/grpc", "p99/grpc", "round-median p50 ratio"],
-                  [[k, v["n"], v["p50"], v["p99"], f"{v['p50_ratio']:.2f}", f"{v['p99_ratio']:.2f}",
-                    f"{v['round_p50_ratio_median']:.2f}"] for k, v in lat.items()]))
+    print(
+        c.table(
+            ["protocol", "n", "p50", "p99", "p50/grpc", "p99/grpc", "round-median p50 ratio"],
+            [
+                [
+                    k,
+                    v["n"],
+                    v["p50"],
+                    v["p99"],
+                    f"{v['p50_ratio']:.2f}",
+                    f"{v['p99_ratio']:.2f}",
+                    f"{v['round_p50_ratio_median']:.2f}",
+                ]
+                for k, v in lat.items()
+            ],
+        )
+    )
     f = data["findings"]
-    print(f"\nguide claims 10x fewer bytes: steady REST/gRPC = {f['steady_call_ratio_rest_over_grpc']}x, first call "
-          f"{f['first_call_ratio_rest_over_grpc']}x, bodies {f['request_body_ratio_json_over_pb']}x / "
-          f"{f['response_body_ratio_json_over_pb']}x -> {'holds' if f['guide_claim_bytes_10x_holds'] else 'does not hold'}")
-    print(f"guide claims 5x faster: REST/gRPC p50 = {f['latency_p50_ratio_rest_over_grpc']}x -> "
-          f"{'holds' if f['guide_claim_latency_5x_holds'] else 'does not hold'}")
+    print(
+        f"\nguide claims 10x fewer bytes: steady REST/gRPC = {f['steady_call_ratio_rest_over_grpc']}x, first call "
+        f"{f['first_call_ratio_rest_over_grpc']}x, bodies {f['request_body_ratio_json_over_pb']}x / "
+        f"{f['response_body_ratio_json_over_pb']}x -> "
+        f"{'holds' if f['guide_claim_bytes_10x_holds'] else 'does not hold'}"
+    )
+    print(
+        f"guide claims 5x faster: REST/gRPC p50 = {f['latency_p50_ratio_rest_over_grpc']}x -> "
+        f"{'holds' if f['guide_claim_latency_5x_holds'] else 'does not hold'}"
+    )
     path = c.write_json("bench_wire", data, args.json)
     print(f"\nfigures: {path}", file=sys.stderr)
     json.dumps(data)  # fails loudly if something is not JSON-ready

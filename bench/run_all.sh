@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run every benchmark one after the other (never in parallel: they would disturb each other).
+# Tables go to the terminal and to bench/results/<name>.txt, figures to bench/results/<name>.json.
+# Usage: bench/run_all.sh [name ...]   e.g. bench/run_all.sh bench_wire
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+python="${PYTHON:-$root/.venv/bin/python}"
+mkdir -p "$here/results"
+names=("$@")
+if [ ${#names[@]} -eq 0 ]; then
+  names=(bench_rest_client bench_grpc_client bench_wire bench_generate)
+fi
+for name in "${names[@]}"; do
+  echo "=== $name ($(date +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  "$python" "$here/$name.py" 2>&1 | tee "$here/results/$name.txt"
+  echo
+done
