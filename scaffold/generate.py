@@ -19,7 +19,7 @@ import yaml
 
 from scaffold.errors import ScaffoldError
 from scaffold.plan.model import Plan
-from scaffold.plan.services import service_slices
+from scaffold.plan.services import message_schemas, service_slices
 from scaffold.postprocess.format import format_tree
 from scaffold.postprocess.models import models_source
 from scaffold.postprocess.protos import compile_protos, write_protos
@@ -95,7 +95,7 @@ def generate(
 
 def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[str], None]) -> list[dict[str, Any]]:
     slices = service_slices(spec, plan)
-    schemas = {name: message.schema for name, message in spec.messages.items()}
+    schemas = message_schemas(spec)
     for index, service in enumerate(slices, start=1):
         progress(f"[{index}/{len(slices)}] {service['name']}")
         target = root / service["name"]

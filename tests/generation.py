@@ -14,12 +14,18 @@ from scaffold.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "specs" / "examples"
-# Examples whose plan is clean enough to generate (the marketplace example is full of errors on purpose).
-GENERATABLE = ["guide", "contracts"]
+# Specs whose plan is clean enough to generate (the marketplace example is full of errors on purpose):
+# the examples, and a fixture of the shapes they do not cover.
+GENERATABLE = ["guide", "contracts", "edge"]
+SPECS = {
+    "guide": EXAMPLES / "guide.yaml",
+    "contracts": EXAMPLES / "contracts.yaml",
+    "edge": ROOT / "tests" / "fixtures" / "edge" / "edge.yaml",
+}
 
 
 def generate_example(name: str, destination: Path, **options: bool) -> Generated:
-    spec = load_spec(EXAMPLES / f"{name}.yaml")
+    spec = load_spec(SPECS[name])
     return generate(spec, build_plan(spec), destination, **options)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,10 @@ SETTINGS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "webhook-inbound": (("tolerance_s", "ToleranceS"), ("dedupe_ttl_s", "PositiveS")),
     "webhook-outbound": (("attempt_timeout_ms", "PositiveMs"), ("send_schedule_s", "tuple[int, ...]")),
 }
+
+# gRPC methods always carry a message; operations without one get this empty message.
+EMPTY = "Empty"
+EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "description": "No content."}
 
 HTTP_PORT_BASE = 8000
 GRPC_PORT_BASE = 50051
@@ -150,6 +155,18 @@ def _unique(ops: list[OperationDef]) -> list[OperationDef]:
     return list(seen.values())
 
 
+def with_empty(op: OperationDef) -> OperationDef:
+    """``op`` as gRPC sees it: a missing request or response becomes the empty message."""
+    if op.request and op.response:
+        return op
+    return replace(op, request=op.request or EMPTY, response=op.response or EMPTY)
+
+
+def message_schemas(spec: LoadedSpec) -> dict[str, dict[str, Any]]:
+    """Every message's JSON Schema, with the empty message unless the spec defines its own."""
+    return {EMPTY: EMPTY_SCHEMA, **{name: m.schema for name, m in spec.messages.items()}}
+
+
 def _exposure(service: Endpoint, inbound: list[PlannedInteraction]) -> tuple[list[OperationDef], list[OperationDef]]:
     """Which operations the service serves over REST and over gRPC.
 
@@ -166,17 +183,19 @@ def _exposure(service: Endpoint, inbound: list[PlannedInteraction]) -> tuple[lis
         if transports is None:
             unary_rest = op.streaming == "none" and "rest" in op.transports
             transports = {"rest"} if unary_rest else {"grpc"}
+        if "grpc" in transports:
+            # One handler serves both transports, so both see the same messages.
+            op = with_empty(op)
+            grpc.append(op)
         if "rest" in transports and op.streaming == "none":
             rest.append(op)
-        if "grpc" in transports:
-            grpc.append(op)
     return rest, grpc
 
 
 def _schema_of(spec: LoadedSpec, message: str | None) -> dict[str, Any]:
     if message is None:
-        return {"type": "object", "properties": {}}
-    return spec.messages[message].schema
+        return EMPTY_SCHEMA
+    return message_schemas(spec)[message]
 
 
 def _operation(spec: LoadedSpec, op: OperationDef, service: Endpoint) -> dict[str, Any]:
@@ -245,7 +264,7 @@ def _proto_identity(spec: LoadedSpec, service: Endpoint, grpc_ops: list[Operatio
     proto_service = names.pascal(service.name)
     module = names.snake(service.name)
     messages = sorted({m for op in grpc_ops for m in (op.request, op.response) if m})
-    model = proto_model({m: spec.messages[m].schema for m in messages})
+    model = proto_model({m: _schema_of(spec, m) for m in messages})
     return {
         "service": proto_service,
         "full_service": f"{package}.{proto_service}",
@@ -255,7 +274,6 @@ def _proto_identity(spec: LoadedSpec, service: Endpoint, grpc_ops: list[Operatio
         "contract_path": None,
         "proto": {
             "uses_value": model.uses_value,
-            "uses_empty": any(op.request is None or op.response is None for op in grpc_ops),
             "messages": [
                 {
                     "name": m.name,
@@ -275,8 +293,8 @@ def _proto_identity(spec: LoadedSpec, service: Endpoint, grpc_ops: list[Operatio
             "methods": [
                 {
                     "name": op.name,
-                    "request": op.request or "google.protobuf.Empty",
-                    "response": op.response or "google.protobuf.Empty",
+                    "request": op.request,
+                    "response": op.response,
                     "client_stream": op.streaming in ("client", "bidi"),
                     "server_stream": op.streaming in ("server", "bidi"),
                     "idempotent": op.idempotent,
@@ -304,6 +322,8 @@ def _clients(
         links = []
         for p in by_target[target_name]:
             op = target.operations[p.operation or ""]
+            if pattern == "grpc":
+                op = with_empty(op)
             links.append(
                 {
                     "id": p.id,
@@ -396,5 +416,7 @@ def _messages_used(
             used.add(p.message)
         if p.operation and p.from_ == service.name:
             target_op = spec.endpoints[p.to].operations[p.operation]
+            if p.pattern == "grpc":
+                target_op = with_empty(target_op)
             used.update(m for m in (target_op.request, target_op.response) if m)
     return sorted(used)
