@@ -18,6 +18,7 @@ from scaffold.plan.engine import build_plan
 from scaffold.plan.model import Plan
 from scaffold.report import explain_text, findings_text, plan_text
 from scaffold.spec.load import load_spec
+from scaffold.spec.resolved import LoadedSpec
 
 
 def _color() -> bool | None:
@@ -29,7 +30,8 @@ def _use_color() -> bool:
     return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-def _load_plan(spec_path: str) -> tuple[str, Plan]:
+def _load(spec_path: str) -> tuple[LoadedSpec, Plan]:
+    """Load the spec and plan it; on invalid input print every problem and exit 2."""
     try:
         spec = load_spec(spec_path)
     except SpecInvalid as exc:
@@ -41,7 +43,12 @@ def _load_plan(spec_path: str) -> tuple[str, Plan]:
     except ScaffoldError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    return spec.path, build_plan(spec)
+    return spec, build_plan(spec)
+
+
+def _load_plan(spec_path: str) -> tuple[str, Plan]:
+    spec, plan = _load(spec_path)
+    return spec.path, plan
 
 
 SPEC = click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
@@ -114,7 +121,8 @@ def generate(spec: str, output: str, force: bool, dry_run: bool) -> None:
 
     from scaffold.generate import generate as run_generate
 
-    path, result = _load_plan(spec)
+    loaded, result = _load(spec)
+    path = loaded.path
     show = sys.stderr.isatty()
 
     def progress(text: str) -> None:
@@ -122,12 +130,16 @@ def generate(spec: str, output: str, force: bool, dry_run: bool) -> None:
             click.echo(f"rendering {text}", err=True)
 
     try:
-        generated = run_generate(load_spec(spec), result, Path(output), force=force, dry_run=dry_run, progress=progress)
+        generated = run_generate(loaded, result, Path(output), force=force, dry_run=dry_run, progress=progress)
     except ScaffoldError as exc:
         if result.errors:
             click.echo(findings_text(result.errors, path, _use_color()), err=True, color=_color())
         click.echo(f"error: {exc}", err=True)
         sys.exit(1 if result.errors else exc.exit_code)
+    except OSError as exc:
+        # The output folder cannot be written (permissions, full disk): nothing was moved into place.
+        click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     if dry_run:
         for name in generated.files:
             click.echo(str(Path(output) / name))

@@ -132,3 +132,13 @@ def test_hostile_strings_cannot_inject_code(tmp_path: Path) -> None:
     # Template syntax in spec strings is kept as text, never evaluated.
     readme = (tmp_path / "out" / "api-service" / "README.md").read_text(encoding="utf-8")
     assert "{{ 7*7 }}" in readme
+
+
+def test_an_unwritable_output_folder_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = CliRunner().invoke(main, ["generate", str(EXAMPLES / "guide.yaml"), "-o", str(blocker / "out")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
