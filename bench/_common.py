@@ -268,3 +268,24 @@ def tempdir(prefix: str) -> Path:
 
 def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def print_latency(latency_us: dict[str, dict[str, Any]], targets: dict[str, dict[str, Any]], baseline: str) -> None:
+    """The latency table of an interleaved run and whether each target was met."""
+    rows = [
+        [
+            name,
+            s["n"],
+            s["p50"],
+            s["p99"],
+            f"{s['p50_ratio']:.3f}",
+            f"{s['p99_ratio']:.3f}",
+            f"{s['round_p50_ratio_median']:.3f}",
+            s["p50_added_us"],
+        ]
+        for name, s in latency_us.items()
+    ]
+    headers = ["candidate", "n", "p50", "p99", f"p50/{baseline}", f"p99/{baseline}", "round-median p50 ratio"]
+    print(table([*headers, "p50 added us"], rows))
+    for t in targets.values():
+        print(f"target {t['metric']} <= {t['max']:.2f}: {t['value']:.3f} -> {'MET' if t['met'] else 'NOT MET'}")

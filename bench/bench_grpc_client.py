@@ -158,17 +158,18 @@ async def profile_client(call: Any) -> dict[str, Any]:
 
 async def conversion_costs() -> dict[str, float]:
     """The client's pydantic <-> protobuf conversions alone, in process (no network), p50 us."""
-    from user_service.generated import clients, models
+    from user_service.generated import models
     from user_service.generated.proto import order_service_pb2 as pb
+    from user_service.generated.runtime.messages import message_to_model, model_to_message
 
     request = models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
     reply = pb.Order(order_id=1, user_id=1, status="pending", total=1.0)
 
     async def to_pb() -> Any:
-        return clients._to_pb(request, pb.CreateOrderRequest)
+        return model_to_message(request, pb.CreateOrderRequest)
 
     async def from_pb() -> Any:
-        return clients._from_pb(reply, models.Order)
+        return message_to_model(reply, models.Order)
 
     async def build_model() -> Any:
         return models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
@@ -189,8 +190,8 @@ async def conversion_costs() -> dict[str, float]:
         {
             "build pb request": build_pb,
             "build pydantic request": build_model,
-            "_to_pb (model_dump + json_format.ParseDict)": to_pb,
-            "_from_pb (json_format.MessageToDict + model_validate)": from_pb,
+            "model_to_message (model_dump + descriptor build)": to_pb,
+            "message_to_model (descriptor read + model_validate)": from_pb,
             "field-by-field to pb (not generated today)": direct_to_pb,
             "field-by-field from pb (not generated today)": direct_from_pb,
         },
@@ -219,25 +220,7 @@ def main() -> None:
         f"gRPC unary CreateOrder: {args.rounds} rounds x {args.per_round} calls per candidate, interleaved "
         f"({data['seconds']} s); latency in microseconds"
     )
-    rows = []
-    for name, s in data["latency_us"].items():
-        rows.append(
-            [
-                name,
-                s["n"],
-                s["p50"],
-                s["p99"],
-                f"{s['p50_ratio']:.3f}",
-                f"{s['p99_ratio']:.3f}",
-                f"{s['round_p50_ratio_median']:.3f}",
-                s["p50_added_us"],
-            ]
-        )
-    print(
-        c.table(["candidate", "n", "p50", "p99", "p50/raw", "p99/raw", "round-median p50 ratio", "p50 added us"], rows)
-    )
-    for t in data["targets"].values():
-        print(f"target {t['metric']} <= {t['max']:.2f}: {t['value']:.3f} -> {'MET' if t['met'] else 'NOT MET'}")
+    c.print_latency(data["latency_us"], data["targets"], "raw")
     print("\nclient conversions alone, in process (p50 us):")
     print(c.table(["step", "p50 us"], [[k, v] for k, v in data["conversion_p50_us"].items()]))
     if data["client_profile"]:

@@ -342,25 +342,7 @@ def main() -> None:
         f"REST GET /users/{{id}}: {args.rounds} rounds x {args.per_round} calls per candidate, interleaved "
         f"({data['seconds']} s); latency in microseconds"
     )
-    rows = []
-    for name, s in lat.items():
-        rows.append(
-            [
-                name,
-                s["n"],
-                s["p50"],
-                s["p99"],
-                f"{s['p50_ratio']:.3f}",
-                f"{s['p99_ratio']:.3f}",
-                f"{s['round_p50_ratio_median']:.3f}",
-                s["p50_added_us"],
-            ]
-        )
-    print(
-        c.table(
-            ["candidate", "n", "p50", "p99", "p50/httpx", "p99/httpx", "round-median p50 ratio", "p50 added us"], rows
-        )
-    )
+    c.print_latency(lat, {}, "httpx")
     tv = data["typed_client_vs_httpx_typed"]
     print(
         f"typed_client vs httpx_typed (same pydantic work): p50 ratio {tv['p50_ratio']:.3f}, "

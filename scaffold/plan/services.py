@@ -97,7 +97,7 @@ def _slice(
         "http_port": HTTP_PORT_BASE + ports[service.name],
         "grpc_port": GRPC_PORT_BASE + ports[service.name],
         "env_prefix": package.upper() + "_",
-        "operations": [_operation(spec, op, service) for op in _unique(rest_ops + grpc_ops)],
+        "operations": [_operation(spec, op) for op in _unique(rest_ops + grpc_ops)],
         "rest_operations": [_rest_operation(spec, op) for op in rest_ops],
         "grpc": grpc,
         "rest_clients": _clients(spec, outbound, "rest", ports, grpc_exposed),
@@ -198,7 +198,7 @@ def _schema_of(spec: LoadedSpec, message: str | None) -> dict[str, Any]:
     return message_schemas(spec)[message]
 
 
-def _operation(spec: LoadedSpec, op: OperationDef, service: Endpoint) -> dict[str, Any]:
+def _operation(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
     return {
         "name": op.name,
         "snake": names.snake(op.name),
@@ -331,7 +331,7 @@ def _clients(
                     "setting": names.snake(p.id),
                     "setting_class": names.pascal(p.id),
                     "settings": settings_fields(pattern, p.use_case, p.resilience),
-                    "operation": _operation(spec, op, target),
+                    "operation": _operation(spec, op),
                     "method": op.http_method,
                     "path": op.http_path,
                     "path_params": [names.snake(x) for x in _PATH_PARAM.findall(op.http_path)],

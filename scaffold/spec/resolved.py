@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scaffold.spec.model import Interaction, Settings
-from scaffold.spec.yaml_source import Loc
 
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})
 
@@ -83,7 +82,3 @@ class LoadedSpec:
     @property
     def services(self) -> dict[str, Endpoint]:
         return {n: e for n, e in self.endpoints.items() if e.is_service}
-
-
-def interaction_loc(index: int) -> Loc:
-    return ("interactions", index)

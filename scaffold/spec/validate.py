@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from scaffold.errors import Problem, field_path
+from scaffold.errors import Problem
 from scaffold.spec.yaml_source import Loc, Source
 
 # What each name shape in the model means, said the way a user fixes it.
@@ -155,7 +155,3 @@ def _step(annotation: Any, part: str | int) -> Any:
             if part in (name, info.alias):
                 return info.annotation
     return None
-
-
-def loc_text(loc: Loc) -> str:
-    return field_path(loc)
