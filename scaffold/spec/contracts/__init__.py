@@ -1,0 +1,39 @@
+"""Import contracts a team already has: a .proto file (`proto`) or an OpenAPI 3 document (`openapi`).
+
+Both become the plain data the spec itself yields (operations, and messages as self-contained
+JSON Schema), so the planner never needs to know where an operation came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from scaffold.spec.resolved import MessageDef, OperationDef
+
+# Operation and message names become class names and proto identifiers (see scaffold.spec.model).
+PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+PASCAL_HINT = "use PascalCase starting with a letter, like `OrderCreated`"
+# Same shape as HttpPath in scaffold.spec.model: the REST generator relies on it.
+HTTP_PATH = re.compile(r"^/[A-Za-z0-9_\-/{}.]*$")
+
+
+@dataclass(frozen=True)
+class ImportedContract:
+    operations: dict[str, OperationDef]  # key = operation name (PascalCase), source order
+    messages: dict[str, MessageDef]  # key = message name (PascalCase), sorted
+    proto_package: str | None = None  # proto `package` of the file, if any
+    proto_service: str | None = None  # name of the (first) proto service
+
+
+def import_proto(path: Path, display: str) -> ImportedContract:
+    from scaffold.spec.contracts.proto import import_proto as _import
+
+    return _import(path, display)
+
+
+def import_openapi(path: Path, display: str) -> ImportedContract:
+    from scaffold.spec.contracts.openapi import import_openapi as _import
+
+    return _import(path, display)
