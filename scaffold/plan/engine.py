@@ -13,7 +13,7 @@ from typing import Any
 
 from scaffold import names
 from scaffold.plan.checks import run_checks
-from scaffold.plan.model import Finding, Plan, PlannedInteraction
+from scaffold.plan.model import Plan, PlannedInteraction
 from scaffold.plan.resilience import Link, settings
 from scaffold.plan.rules import decide
 from scaffold.spec.load import interaction_id
@@ -28,7 +28,6 @@ SYNC = frozenset({"rest", "grpc"})
 def build_plan(spec: LoadedSpec) -> Plan:
     links = _mark_retry_layers(_links(spec))
     planned = _fit(links)
-    findings: list[Finding] = [f for _, fs in planned.values() for f in fs]
     interactions = [
         PlannedInteraction(
             id=link.id,
@@ -41,12 +40,12 @@ def build_plan(spec: LoadedSpec) -> Plan:
             pattern=link.pattern,
             rule=decision_rule,
             reason=decision_reason,
-            resilience=planned[link.id][0],
+            resilience=planned[link.id],
             line=link.line,
         )
         for link, (decision_rule, decision_reason) in links
     ]
-    findings += run_checks(spec, [link for link, _ in links], interactions)
+    findings = run_checks(spec, [link for link, _ in links], interactions)
     order = {"error": 0, "warning": 1}
     findings.sort(key=lambda f: (order[f.severity], f.rule, f.interactions, f.message))
     return Plan(name=spec.name, interactions=interactions, findings=findings)
@@ -100,10 +99,10 @@ def applies(outgoing: Link, incoming_operation: str | None) -> bool:
     return outgoing.inter.within is None or outgoing.inter.within == incoming_operation
 
 
-def _fit(links: list[tuple[Link, Any]]) -> dict[str, tuple[dict[str, Any], list[Finding]]]:
+def _fit(links: list[tuple[Link, Any]]) -> dict[str, dict[str, Any]]:
     all_links = [link for link, _ in links]
     sync = [link for link in all_links if link.pattern in SYNC]
-    done: dict[str, tuple[dict[str, Any], list[Finding]]] = {}
+    done: dict[str, dict[str, Any]] = {}
     for link in all_links:
         if link.pattern not in SYNC:
             done[link.id] = settings(link)
@@ -127,12 +126,10 @@ def _fit(links: list[tuple[Link, Any]]) -> dict[str, tuple[dict[str, Any], list[
     return done
 
 
-def _cap(
-    link: Link, callers: list[Link], sync: list[Link], done: dict[str, tuple[dict[str, Any], list[Finding]]]
-) -> int | None:
+def _cap(link: Link, callers: list[Link], sync: list[Link], done: dict[str, dict[str, Any]]) -> int | None:
     caps = []
     for caller in callers:
-        values = done[caller.id][0]
+        values = done[caller.id]
         per_attempt = values.get("attempt_timeout_ms", values["total_timeout_ms"])
         siblings = [s for s in sync if s.source.name == link.source.name and applies(s, caller.inter.operation)]
         caps.append(int(per_attempt * BUDGET_HEADROOM) // max(1, len(siblings)))

@@ -1,6 +1,7 @@
 """Concrete resilience settings for one link, from the defaults table plus overrides.
 
-Pure functions: they return the settings and the problems with them as findings.
+Pure functions that decide values only; whether the values hold up is judged by
+scaffold.plan.checks.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from scaffold.plan.defaults import value
-from scaffold.plan.model import Finding
 from scaffold.spec.model import Interaction, ResilienceOverrides
 from scaffold.spec.resolved import ChannelDef, Endpoint, OperationDef
 
@@ -45,8 +45,6 @@ APPLICABLE: dict[str, frozenset[str]] = {
     "stream": frozenset({"retry_delays_ms", "handler_timeout_ms"}),
     "webhook": frozenset({"tolerance_s", "attempt_timeout_ms"}),
 }
-
-GRPC_MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -85,43 +83,10 @@ def backoff_worst_ms(attempts: int, initial: int, cap: int, multiplier: int = 2)
     return sum(min(cap, initial * multiplier**n) for n in range(max(0, attempts - 1)))
 
 
-def settings(link: Link, total_cap_ms: int | None = None) -> tuple[dict[str, Any], list[Finding]]:
+def settings(link: Link, total_cap_ms: int | None = None) -> dict[str, Any]:
     """Settings for ``link``; ``total_cap_ms`` is the budget left by callers upstream, if any."""
-    findings = _inapplicable(link)
     build = {"rest": _rest, "grpc": _grpc, "queue": _queue, "stream": _stream, "webhook": _webhook}
-    values, more = build[link.pattern](link, total_cap_ms)
-    return values, findings + more
-
-
-def _finding(link: Link, severity: str, rule: str, message: str, fix: str, **numbers: Any) -> Finding:
-    return Finding(
-        severity=severity,
-        rule=rule,
-        interactions=[link.id],
-        message=message,
-        numbers=numbers,
-        fix=fix,
-        line=link.line,
-    )
-
-
-def _inapplicable(link: Link) -> list[Finding]:
-    allowed, kind = APPLICABLE[link.pattern], f"a {link.pattern}"
-    if link.pattern == "webhook" and not link.source.is_service:
-        # Inbound, the third party sends and times out; `attempt_timeout_ms` used to be accepted here
-        # and then silently ignored.
-        allowed, kind = allowed - {"attempt_timeout_ms"}, "an inbound webhook"
-    return [
-        _finding(
-            link,
-            "error",
-            "resilience-override",
-            f"`resilience.{key}` does not apply to {kind} link",
-            f"remove it; {kind[kind.index(' ') + 1 :]} links take: {', '.join(sorted(allowed))}",
-        )
-        for key in link.overrides
-        if key not in allowed
-    ]
+    return build[link.pattern](link, total_cap_ms)
 
 
 def _default_attempts(link: Link, pattern: str, retry_safe: bool) -> int:
@@ -154,77 +119,7 @@ def _timeouts(
     return total, attempt
 
 
-def _retry_checks(link: Link, values: dict[str, Any], retry_safe: bool) -> list[Finding]:
-    out = []
-    attempts = values["max_attempts"]
-    if attempts > 1 and not retry_safe:
-        out.append(
-            _finding(
-                link,
-                "error",
-                "retry-non-idempotent",
-                f"`{link.op.name if link.op else link.id}` is not idempotent and has no idempotency key, "
-                f"yet it is tried {attempts} times: a retry can repeat its side effect",
-                "set `resilience.max_attempts: 1`, mark the operation idempotent, or use an idempotency key",
-                max_attempts=attempts,
-            )
-        )
-    mesh = values["mesh_retry_attempts"]
-    if attempts > 1 and mesh > 0:
-        out.append(
-            _finding(
-                link,
-                "warning",
-                "retry-layers",
-                f"retries at two layers: the app tries {attempts} times and the mesh retries "
-                f"{mesh} more per try ({attempts * (1 + mesh)} in all)",
-                "retry at one layer: set `mesh_retry_attempts: 0` or `max_attempts: 1`",
-                app_attempts=attempts,
-                mesh_retries=mesh,
-            )
-        )
-    total, attempt = values["total_timeout_ms"], values.get("attempt_timeout_ms", values["total_timeout_ms"])
-    if total < attempt:
-        out.append(
-            _finding(
-                link,
-                "error",
-                "timeout-order",
-                f"total timeout {total} ms is shorter than one attempt ({attempt} ms)",
-                "make `total_timeout_ms` at least `attempt_timeout_ms`",
-                total_timeout_ms=total,
-                attempt_timeout_ms=attempt,
-            )
-        )
-    sleeps = backoff_worst_ms(attempts, values["backoff_initial_ms"], values["backoff_max_ms"])
-    if attempts > 1 and total < sleeps:
-        out.append(
-            _finding(
-                link,
-                "error",
-                "timeout-order",
-                f"total timeout {total} ms is shorter than the backoff sleeps between {attempts} attempts "
-                f"({sleeps} ms): the last attempts can never run",
-                "raise `total_timeout_ms` or lower `max_attempts` / backoff",
-                total_timeout_ms=total,
-                backoff_ms=sleeps,
-            )
-        )
-    if link.inter.use_case == "user-facing" and total >= 30_000:
-        out.append(
-            _finding(
-                link,
-                "warning",
-                "timeout-too-long",
-                f"a user waits up to {total} ms on this link; the guide says 30 s is too long",
-                "derive the timeout from the callee's p99.9 latency; a few seconds at most",
-                total_timeout_ms=total,
-            )
-        )
-    return out
-
-
-def _rest(link: Link, total_cap_ms: int | None) -> tuple[dict[str, Any], list[Finding]]:
+def _rest(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
     given = link.overrides
     target = link.target
     key_default = not link.idempotent and (target.is_service or target.accepts_idempotency_key)
@@ -258,22 +153,12 @@ def _rest(link: Link, total_cap_ms: int | None) -> tuple[dict[str, Any], list[Fi
         "max_keepalive_connections": value("rest", "max_keepalive_connections"),
         "mesh_retry_attempts": given.get("mesh_retry_attempts", value("rest", "mesh_retry_attempts")),
     }
-    findings = _retry_checks(link, values, retry_safe)
-    if op is not None and op.streaming != "none":
-        findings.append(
-            _finding(
-                link,
-                "error",
-                "rest-streaming",
-                f"`{op.name}` streams ({op.streaming}) but the link is REST, which cannot stream it",
-                "use gRPC for this link, or make the operation unary",
-            )
-        )
-    return values, findings
+    return values
 
 
-def _grpc(link: Link, total_cap_ms: int | None) -> tuple[dict[str, Any], list[Finding]]:
+def _grpc(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
     given = link.overrides
+    # UNAVAILABLE means the call was not processed, so retrying it is safe even when not idempotent.
     attempts = given.get("max_attempts", _default_attempts(link, "grpc", True))
     initial = given.get("backoff_initial_ms", value("grpc", "backoff_initial_ms"))
     cap = given.get("backoff_max_ms", value("grpc", "backoff_max_ms"))
@@ -300,37 +185,14 @@ def _grpc(link: Link, total_cap_ms: int | None) -> tuple[dict[str, Any], list[Fi
     }
     if not values["service"]:
         values.pop("service")
-    # UNAVAILABLE means the call was not processed, so retrying it is safe even when not idempotent.
-    findings = _retry_checks(link, values, retry_safe=True)
-    if attempts > GRPC_MAX_ATTEMPTS:
-        findings.append(
-            _finding(
-                link,
-                "error",
-                "grpc-max-attempts",
-                f"max_attempts {attempts} on a gRPC link: gRPC clients cap it at {GRPC_MAX_ATTEMPTS} silently",
-                f"set `resilience.max_attempts` to {GRPC_MAX_ATTEMPTS} or fewer",
-                max_attempts=attempts,
-            )
-        )
-    if not link.target.is_service:
-        findings.append(
-            _finding(
-                link,
-                "error",
-                "grpc-external",
-                f"`{link.target.name}` is outside the system; scaffold cannot serve gRPC for it",
-                "use REST for third parties",
-            )
-        )
-    return values, findings
+    return values
 
 
 def _delays(link: Link, pattern: str) -> list[int]:
     return list(link.overrides.get("retry_delays_ms", value(pattern, "retry_delays_ms")))
 
 
-def _queue(link: Link, _cap: int | None) -> tuple[dict[str, Any], list[Finding]]:
+def _queue(link: Link, _cap: int | None) -> dict[str, Any]:
     given = link.overrides
     channel = link.channel.name if link.channel else "unknown"
     queue = f"{channel}.{link.target.name}"
@@ -351,21 +213,10 @@ def _queue(link: Link, _cap: int | None) -> tuple[dict[str, Any], list[Finding]]
         "handler_timeout_ms": given.get("handler_timeout_ms", value("queue", "handler_timeout_ms")),
         "dedupe_on": value("queue", "dedupe_on"),
     }
-    findings = _async_checks(link)
-    if link.inter.ordered:
-        findings.append(
-            _finding(
-                link,
-                "warning",
-                "queue-ordering",
-                "ordering is declared, but a RabbitMQ queue reorders on redelivery and with competing consumers",
-                "use an event stream (`pattern: stream` with a partition key) or a single active consumer",
-            )
-        )
-    return values, findings
+    return values
 
 
-def _stream(link: Link, _cap: int | None) -> tuple[dict[str, Any], list[Finding]]:
+def _stream(link: Link, _cap: int | None) -> dict[str, Any]:
     channel = link.channel.name if link.channel else "unknown"
     key = link.inter.ordering_key or (link.channel.key if link.channel else None)
     group = link.target.name
@@ -390,21 +241,10 @@ def _stream(link: Link, _cap: int | None) -> tuple[dict[str, Any], list[Finding]
         "handler_timeout_ms": link.overrides.get("handler_timeout_ms", value("stream", "handler_timeout_ms")),
         "dedupe_on": value("stream", "dedupe_on"),
     }
-    findings = _async_checks(link)
-    if link.inter.ordered and key is None:
-        findings.append(
-            _finding(
-                link,
-                "error",
-                "stream-ordering-key",
-                "ordering is declared but there is no partition key: events spread over partitions lose order",
-                "set `ordering_key` on the interaction or `key` on the channel (an entity id field)",
-            )
-        )
-    return values, findings
+    return values
 
 
-def _webhook(link: Link, _cap: int | None) -> tuple[dict[str, Any], list[Finding]]:
+def _webhook(link: Link, _cap: int | None) -> dict[str, Any]:
     given = link.overrides
     inbound = not link.source.is_service
     values: dict[str, Any] = {
@@ -423,29 +263,4 @@ def _webhook(link: Link, _cap: int | None) -> tuple[dict[str, Any], list[Finding
         )
         values["send_schedule_s"] = value("webhook", "send_schedule_s", "outbound")
         values["disable_on_410"] = value("webhook", "disable_on_410", "outbound")
-    findings = []
-    if link.source.is_service == link.target.is_service:
-        findings.append(
-            _finding(
-                link,
-                "error",
-                "webhook-ends",
-                "a webhook links a service of this system and a third party",
-                "use a queue or stream between two services",
-            )
-        )
-    return values, findings
-
-
-def _async_checks(link: Link) -> list[Finding]:
-    if link.source.is_service and link.target.is_service:
-        return []
-    return [
-        _finding(
-            link,
-            "error",
-            "async-external",
-            f"a {link.pattern} link needs a service of this system at both ends",
-            "reach third parties with REST and webhooks (`use_case: external-integration`)",
-        )
-    ]
+    return values
