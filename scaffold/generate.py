@@ -23,7 +23,8 @@ from scaffold.plan.services import message_schemas, service_slices
 from scaffold.postprocess.format import format_tree
 from scaffold.postprocess.models import models_source
 from scaffold.postprocess.protos import compile_protos, write_protos
-from scaffold.render.service import SERVICE_TEMPLATE, TEMPLATES, render_service
+from scaffold.render.service import render_service
+from scaffold.render.templates import template_dir
 from scaffold.spec.resolved import LoadedSpec
 
 
@@ -50,7 +51,7 @@ def _summary(service: dict[str, Any]) -> str:
 
 def user_owned_patterns() -> list[str]:
     """The template's `_skip_if_exists` globs: files created once and never overwritten."""
-    config = yaml.safe_load((SERVICE_TEMPLATE / "copier.yml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((template_dir("service") / "copier.yml").read_text(encoding="utf-8"))
     return list(config.get("_skip_if_exists", []))
 
 
@@ -117,7 +118,7 @@ def _postprocess(service: dict[str, Any], target: Path, schemas: dict[str, dict[
 
 def _render_system(spec: LoadedSpec, slices: list[dict[str, Any]], root: Path) -> None:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES / "system"),
+        loader=jinja2.FileSystemLoader(template_dir("system")),
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
         autoescape=False,

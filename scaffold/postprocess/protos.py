@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from scaffold.errors import Problem, ScaffoldError
-from scaffold.render.service import TEMPLATES
+from scaffold.render.templates import template_dir
 
 _LOCAL_IMPORT = re.compile(r"^import (\w+_pb2)( as \w+)?$", re.MULTILINE)
 _FROM_LOCAL = re.compile(r"^from (\w+_pb2) import", re.MULTILINE)
@@ -29,7 +29,7 @@ class ProtoCompileError(ScaffoldError):
 
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES / "proto"),
+        loader=jinja2.FileSystemLoader(template_dir("proto")),
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
         autoescape=False,

@@ -1,4 +1,4 @@
-"""Render one service project from templates/service with copier."""
+"""Render one service project from the `service` template with copier."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
-SERVICE_TEMPLATE = TEMPLATES / "service"
+from scaffold.render.templates import template_dir
 
 
 def render_service(service: dict[str, Any], destination: Path) -> None:
@@ -18,7 +17,7 @@ def render_service(service: dict[str, Any], destination: Path) -> None:
         # copier warns that a plain template folder has no VCS tags; versioned templates come with updates.
         warnings.simplefilter("ignore")
         copier.run_copy(
-            str(SERVICE_TEMPLATE),
+            str(template_dir("service")),
             str(destination),
             data={"service": service},
             defaults=True,
