@@ -149,16 +149,32 @@ def test_interaction_idempotent_overrides_the_operation() -> None:
 
 
 # -- gRPC -------------------------------------------------------------------------------------------
-def test_grpc_non_idempotent_retries_only_unavailable() -> None:
+def test_grpc_non_idempotent_is_not_retried() -> None:
+    """UNAVAILABLE does not prove that nothing happened; gRPC retries unsent calls transparently."""
     v = one(link("a", "b", what="Post", performance_critical=True))
     assert v["idempotent"] is False
-    assert v["retryable_status_codes"] == ["UNAVAILABLE"]
-    assert v["max_attempts"] == 3
+    assert v["retryable_status_codes"] == []
+    assert v["max_attempts"] == 1
     assert v["total_timeout_ms"] == 3000
     assert "attempt_timeout_ms" not in v  # a gRPC deadline covers every attempt
     assert (v["retry_throttling_max_tokens"], v["retry_throttling_token_ratio"]) == (10, 0.1)
     assert v["breaker_counts"] == ["UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "UNKNOWN"]
     assert (v["method"], v["streaming"], v["concurrency_limit"]) == ("Post", "none", 25)
+
+
+def test_grpc_non_idempotent_retried_on_purpose_is_an_error() -> None:
+    p = plan(link("a", "b", what="Post", performance_critical=True, resilience={"max_attempts": 3}))
+    assert ("error", "retry-non-idempotent", ["a-to-b-post"]) in rules(p)
+
+
+def test_grpc_interaction_idempotent_overrides_the_operation() -> None:
+    v = one(link("a", "b", what="Post", performance_critical=True, idempotent=True))
+    assert (v["idempotent"], v["max_attempts"], v["retryable_status_codes"]) == (True, 3, ["UNAVAILABLE", "ABORTED"])
+
+
+def test_idempotency_key_only_for_post_and_patch() -> None:
+    v = one(link("a", "b", what="Other", idempotent=False))
+    assert (v["method"], v["idempotency_key"], v["max_attempts"]) == ("GET", False, 1)
 
 
 def test_grpc_idempotent_adds_aborted() -> None:

@@ -41,7 +41,10 @@ S_POOL = "httpx _config.py: Limits(max_connections=100, max_keepalive_connection
 S_ONE_LAYER = "istio retry.go (2 retries by default), Envoy route_components.proto: retry at ONE layer"
 S_GRPC_DEADLINE = "grpc.io deadlines guide: always set a deadline; the default is unbounded"
 S_GRPC_MAX = "gRPC proposal A6: maxAttempts above 5 is silently capped to 5"
-S_GRPC_CODES = "gRPC proposal A6 and status code guide: UNAVAILABLE is safe; ABORTED only when idempotent"
+S_GRPC_CODES = (
+    "gRPC status code guide: retry UNAVAILABLE and ABORTED, but 'it is not always safe to retry non-idempotent "
+    "operations'; gRPC proposal A6: calls that never reached the server are retried transparently anyway"
+)
 S_GRPC_THROTTLE = "gRPC proposal A6 retryThrottling: maxTokens 10, tokenRatio 0.1"
 S_RMQ_QUORUM = "RabbitMQ quorum queues docs: replicated, poison-message handling with x-delivery-limit"
 S_RMQ_LIMIT = "RabbitMQ 4 default delivery-limit 20; 3.10 has none, so it is always set explicitly"
@@ -102,7 +105,7 @@ DEFAULTS: tuple[Default, ...] = (
     Default("grpc", "backoff_initial_ms", 100, S_BACKOFF),
     Default("grpc", "backoff_max_ms", 1000, S_BACKOFF),
     Default("grpc", "backoff_multiplier", 2, S_BACKOFF),
-    Default("grpc", "retryable_status_codes", ["UNAVAILABLE"], S_GRPC_CODES, "not idempotent"),
+    Default("grpc", "retryable_status_codes", [], S_GRPC_CODES, "not idempotent"),
     Default("grpc", "retryable_status_codes", ["UNAVAILABLE", "ABORTED"], S_GRPC_CODES, "idempotent"),
     Default("grpc", "retry_throttling_max_tokens", 10, S_GRPC_THROTTLE),
     Default("grpc", "retry_throttling_token_ratio", 0.1, S_GRPC_THROTTLE),

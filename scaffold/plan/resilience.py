@@ -122,7 +122,9 @@ def _timeouts(
 def _rest(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
     given = link.overrides
     target = link.target
-    key_default = not link.idempotent and (target.is_service or target.accepts_idempotency_key)
+    # The key is defined for POST and PATCH (IETF draft-ietf-httpapi-idempotency-key-header).
+    keyed_method = link.op is None or link.op.http_method in ("POST", "PATCH")
+    key_default = not link.idempotent and keyed_method and (target.is_service or target.accepts_idempotency_key)
     key = given.get("idempotency_key", key_default if not link.idempotent else False)
     retry_safe = link.idempotent or key
     attempts = given.get("max_attempts", _default_attempts(link, "rest", retry_safe))
@@ -158,8 +160,11 @@ def _rest(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
 
 def _grpc(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
     given = link.overrides
-    # UNAVAILABLE means the call was not processed, so retrying it is safe even when not idempotent.
-    attempts = given.get("max_attempts", _default_attempts(link, "grpc", True))
+    # UNAVAILABLE does not prove that the server did nothing (gRPC status code guide: "not always
+    # safe to retry non-idempotent operations"); calls that never left the client are retried by
+    # gRPC itself, without a retry policy (proposal A6, transparent retries).
+    retry_safe = link.idempotent
+    attempts = given.get("max_attempts", _default_attempts(link, "grpc", retry_safe))
     initial = given.get("backoff_initial_ms", value("grpc", "backoff_initial_ms"))
     cap = given.get("backoff_max_ms", value("grpc", "backoff_max_ms"))
     total, _ = _timeouts(link, "grpc", attempts, initial, cap, total_cap_ms)

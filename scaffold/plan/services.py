@@ -106,6 +106,7 @@ def _slice(
         "webhooks_out": [_webhook(spec, p, inbound=False) for p in outbound if p.pattern == "webhook"],
         "publishes": [_async_link(p) for p in outbound if p.pattern in ("queue", "stream")],
         "consumes": [_async_link(p) for p in inbound if p.pattern in ("queue", "stream")],
+        "inbound": _inbound_deadline(spec, inbound),
         "links": [_link_summary(p, service.name) for p in plan.interactions if service.name in (p.from_, p.to)],
         "messages": used_messages,
     }
@@ -146,6 +147,30 @@ def settings_fields(kind: str, use_case: str, resilience: dict[str, Any]) -> lis
             source = "fitted by the plan"
         out.append({"name": key, "type": type_, "value_py": py, "source": doc_text(source, limit=400)})
     return out
+
+
+def _inbound_deadline(spec: LoadedSpec, inbound: list[PlannedInteraction]) -> dict[str, Any]:
+    """The deadline a service's server gives every request it serves.
+
+    Its callers wait at most their planned total timeout, so no request is worth working on longer
+    than the longest of them; a request without a deadline header (a browser's) gets that budget.
+    A service called from outside the system (an edge) ignores its callers' deadline header: only
+    callers inside the system are trusted to send one.
+    """
+    sync = [p for p in inbound if p.synchronous]
+    trusted = all(spec.endpoints[p.from_].is_service for p in sync)
+    if sync:
+        budget = max(int(p.resilience["total_timeout_ms"]) for p in sync)
+        callers = ", ".join(sorted({p.id for p in sync}))
+        source = f"the longest total timeout of its callers ({callers})"
+    else:
+        default = lookup("rest", "total_timeout_ms", "other")
+        budget, source = int(default.value), f"nobody calls it yet; {default.source}"
+    return {
+        "timeout_ms": budget,
+        "timeout_source": doc_text(source, limit=400),
+        "trust_deadline_header": trusted,
+    }
 
 
 def _unique(ops: list[OperationDef]) -> list[OperationDef]:
@@ -332,6 +357,8 @@ def _clients(
                     "setting_class": names.pascal(p.id),
                     "settings": settings_fields(pattern, p.use_case, p.resilience),
                     "operation": _operation(spec, op),
+                    # The interaction may declare the call idempotent (or not) whatever the operation says.
+                    "idempotent": bool(p.resilience["idempotent"]),
                     "method": op.http_method,
                     "path": op.http_path,
                     "path_params": [names.snake(x) for x in _PATH_PARAM.findall(op.http_path)],

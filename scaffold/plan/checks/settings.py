@@ -124,8 +124,8 @@ def _rest(link: Link, values: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _grpc(link: Link, values: dict[str, Any]) -> Iterator[Finding]:
-    # UNAVAILABLE means the call was not processed, so retrying it is safe even when not idempotent.
-    yield from _retries(link, values, retry_safe=True)
+    # UNAVAILABLE does not prove that the call was not processed (gRPC status code guide).
+    yield from _retries(link, values, retry_safe=bool(values["idempotent"]))
     attempts = values["max_attempts"]
     if attempts > GRPC_MAX_ATTEMPTS:
         yield _finding(

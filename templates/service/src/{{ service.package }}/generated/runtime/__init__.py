@@ -8,5 +8,5 @@ Modules (import only what the service uses; this package imports none of them):
 - grpc: service config with retry policy, ResilientGrpcCaller, start_server
 - webhooks: WebhookReceiver and WebhookSender (Standard Webhooks)
 
-Every default cites its source; the reference is resilience-defaults.md of scaffold.
+Every value these modules use comes from ../settings.py, where each default names its source.
 """

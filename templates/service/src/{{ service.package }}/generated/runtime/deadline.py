@@ -2,7 +2,7 @@
 """The deadline of the request being served, carried in a contextvar.
 
 Every outbound call bounds its timeout with `bounded()`, so a callee never waits longer than
-the caller is willing to wait (resilience-defaults.md, pitfall 3). Python gRPC does not
+the caller is willing to wait (grpc.io deadlines guide, "deadline propagation"). Python gRPC does not
 propagate deadlines on its own (grpc.io deadlines guide); HTTP has no standard header, so we
 send the remaining milliseconds in `x-request-timeout-ms`, like `grpc-timeout` does.
 """
@@ -95,26 +95,36 @@ _HEADER_BYTES = DEADLINE_HEADER.encode("latin-1")
 class DeadlineMiddleware:
     """Pure ASGI middleware: set the request deadline from DEADLINE_HEADER.
 
-    A bad header value is ignored (the request then has `default_timeout_s`, or no deadline).
+    Requests without the header (or with a bad value) get `default_timeout_s`, the planned budget,
+    so that a browser's request has a deadline too. The header may only shorten the deadline, never
+    extend it past `default_timeout_s`; with `trust_header` false (an edge facing callers outside
+    the system) it is ignored altogether, so an outside caller cannot steer the timeouts inside.
     A deadline that has already passed is answered with 504 without calling the app: the caller
     has given up, so any work would be wasted. The handler itself is not cancelled at the
     deadline; outbound calls made through the runtime are bounded by it.
     """
 
-    def __init__(self, app: ASGIApp, *, default_timeout_s: float | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, default_timeout_s: float | None = None, trust_header: bool = True) -> None:
         self.app = app
         self.default_timeout_s = default_timeout_s
+        self.trust_header = trust_header
+
+    def _seconds(self, scope: Scope) -> float | None:
+        seconds = self.default_timeout_s
+        if not self.trust_header:
+            return seconds
+        for name, value in scope.get("headers", ()):
+            if name.lower() == _HEADER_BYTES:
+                parsed = parse_header(value.decode("latin-1"))
+                if parsed is not None:
+                    seconds = parsed if seconds is None else min(parsed, seconds)
+        return seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        seconds = self.default_timeout_s
-        for name, value in scope.get("headers", ()):
-            if name.lower() == _HEADER_BYTES:
-                parsed = parse_header(value.decode("latin-1"))
-                if parsed is not None:
-                    seconds = parsed
+        seconds = self._seconds(scope)
         if seconds is None:
             await self.app(scope, receive, send)
             return
