@@ -15,12 +15,13 @@ from scaffold.spec.load import load_spec
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "specs" / "examples"
 # Specs whose plan is clean enough to generate (the marketplace example is full of errors on purpose):
-# the examples, and a fixture of the shapes they do not cover.
-GENERATABLE = ["guide", "contracts", "edge"]
+# the examples, a fixture of the shapes they do not cover, and one of text that must stay text.
+GENERATABLE = ["guide", "contracts", "edge", "hostile"]
 SPECS = {
     "guide": EXAMPLES / "guide.yaml",
     "contracts": EXAMPLES / "contracts.yaml",
     "edge": ROOT / "tests" / "fixtures" / "edge" / "edge.yaml",
+    "hostile": ROOT / "tests" / "fixtures" / "hostile" / "hostile.yaml",
 }
 
 

@@ -146,10 +146,10 @@ GENERATED: dict[str, tuple[str, list[str]]] = {
         "services: {user-service: {}}\n",
         ["spec.yaml:5:14: messages.A.schema.$schema: `$schema` must be text"],
     ),
-    # os.stat raised ValueError for a path with a NUL character.
+    # os.stat raised ValueError for a path with a NUL character; now no text may hold one.
     "ref-with-nul": (
         'version: 1\nname: shop\nmessages:\n  A:\n    $ref: "a\\0b.json"\nservices: {user-service: {}}\n',
-        ["spec.yaml:5:5: messages.A.$ref:", "path is not valid (it contains a NUL character)"],
+        ["spec.yaml:5:11: messages.A.$ref: text contains the control character U+0000 at character 2"],
     ),
     # PyYAML raised ValueError / KeyError for explicitly tagged values that do not fit the tag.
     "bad-explicit-tags": (

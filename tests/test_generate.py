@@ -132,6 +132,16 @@ def test_hostile_strings_cannot_inject_code(tmp_path: Path) -> None:
     # Template syntax in spec strings is kept as text, never evaluated.
     readme = (tmp_path / "out" / "api-service" / "README.md").read_text(encoding="utf-8")
     assert "{{ 7*7 }}" in readme
+    # A reason that closes the module docstring of the clients stays inside it, word for word.
+    clients = tmp_path / "out" / "caller-service" / "src" / "caller_service" / "generated" / "clients.py"
+    doc = ast.get_docstring(ast.parse(clients.read_text(encoding="utf-8")), clean=False) or ""
+    assert "x\"\"\" + str(__import__('os').system('echo pwned')) + \"\"\"" in doc
+    # HTML and links in a reason or a description are text in the README, not markup.
+    for service in ("api-service", "caller-service"):
+        readme = (tmp_path / "out" / service / "README.md").read_text(encoding="utf-8")
+        assert "<img" not in readme and "<script" not in readme
+        assert "](javascript:" not in readme.replace("\\]", "")
+        assert "&lt;img src=x onerror=alert(1)&gt; \\[click\\](javascript:alert(1)) \\| cell" in readme
 
 
 def test_an_unwritable_output_folder_is_a_clear_error(tmp_path: Path) -> None:

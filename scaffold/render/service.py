@@ -24,4 +24,8 @@ def render_service(service: dict[str, Any], destination: Path) -> None:
             overwrite=True,
             quiet=True,
             unsafe=False,
+            # The bundled template is trusted, and only it: its one unsafe feature is the Jinja
+            # extension of scaffold.render.filters. This also keeps a user's copier settings
+            # (defaults, trust) out of generation, so output depends on the spec alone.
+            settings=copier.Settings(defaults={}, trust=[str(SERVICE_TEMPLATE)]),
         )

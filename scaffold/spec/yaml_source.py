@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,40 @@ _SCALAR_TAGS = {_TAG + "str", _TAG + "int", _TAG + "float", _TAG + "bool", _TAG 
 _COLLECTION_TAGS = {_TAG + "map", _TAG + "seq"}
 
 
+# Characters that are never part of a spec's text: control characters (a NUL ends C strings, an ESC
+# drives terminals) and the bidi controls that make source read differently from how it runs
+# ("Trojan Source", CVE-2021-42574). YAML's reader refuses them raw, not as `"\\x1b"` escapes.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def forbidden_character(text: str) -> str | None:
+    """What is wrong with the first character of ``text`` a spec may not contain, or None."""
+    for index, char in enumerate(text):
+        if char in _BIDI_CONTROLS:
+            return f"U+{ord(char):04X} {unicodedata.name(char)} (a bidi control) at character {index + 1}"
+        if unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS:
+            return f"the control character U+{ord(char):04X} at character {index + 1}"
+    return None
+
+
+# JSON Schema numbers end up as Python literals in generated code: keep them to what JSON and
+# 64-bit integers hold (NaN and infinity are no JSON; `0x` + 5,000 digits cannot even be printed).
+MAX_INTEGER = 2**64
+
+
+def _value_problem(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        found = forbidden_character(value)
+        if found:
+            return f"text contains {found}", "remove it; write it out in words if it matters"
+    elif isinstance(value, float) and not math.isfinite(value):
+        return f"`{value}` is not a number JSON allows", "use a finite number, or leave the bound out"
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        return "number is too large", "use a number between -2**64 and 2**64"
+    return None
+
+
 def _tag_name(tag: str) -> str:
     return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
@@ -180,7 +216,7 @@ def parse_yaml(text: str, display: str) -> Source:
             problems.append(_at(display, n, loc, f"YAML tag `{_tag_name(n.tag)}` is not supported", "remove the tag"))
             return None
         try:
-            return loader.construct_object(n, deep=True)
+            value = loader.construct_object(n, deep=True)
         except (ValueError, LookupError, yaml.YAMLError):
             # An explicit tag on a value that does not fit it (`!!int ten`, `!!bool maybe`, a bare
             # `!!int`) or an integer over Python's 4300-digit limit: PyYAML's constructors raise
@@ -193,6 +229,11 @@ def parse_yaml(text: str, display: str) -> Source:
                 what = f"`{shown}`" if shown else "an empty value"
                 problems.append(_at(display, n, loc, f"{what} is not a valid `{_tag_name(n.tag)}`", "remove the tag"))
             return None
+        wrong = _value_problem(value)
+        if wrong:
+            problems.append(_at(display, n, loc, *wrong))
+            return None
+        return value
 
     def walk(n: yaml.Node, loc: Loc) -> Any:
         budget[0] -= 1
