@@ -30,10 +30,10 @@ def _use_color() -> bool:
     return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-def _load(spec_path: str) -> tuple[LoadedSpec, Plan]:
+def _load(spec_path: str, root: str | None) -> tuple[LoadedSpec, Plan]:
     """Load the spec and plan it; on invalid input print every problem and exit 2."""
     try:
-        spec = load_spec(spec_path)
+        spec = load_spec(spec_path, root)
     except SpecInvalid as exc:
         count = len(exc.problems)
         for problem in exc.problems:
@@ -46,12 +46,18 @@ def _load(spec_path: str) -> tuple[LoadedSpec, Plan]:
     return spec, build_plan(spec)
 
 
-def _load_plan(spec_path: str) -> tuple[str, Plan]:
-    spec, plan = _load(spec_path)
+def _load_plan(spec_path: str, root: str | None) -> tuple[str, Plan]:
+    spec, plan = _load(spec_path, root)
     return spec.path, plan
 
 
 SPEC = click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+ROOT = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder the files the spec references (`$ref`, contracts) must be in. Default: the spec's folder.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,13 +72,14 @@ def main() -> None:
 
 @main.command()
 @SPEC
-def check(spec: str) -> None:
+@ROOT
+def check(spec: str, root: str | None) -> None:
     """Validate SPEC and run the architecture checks.
 
     Exits 0 when clean (warnings allowed), 1 when a check reports an error, 2 when the spec is
     invalid.
     """
-    path, plan = _load_plan(spec)
+    path, plan = _load_plan(spec, root)
     if plan.findings:
         click.echo(findings_text(plan.findings, path, _use_color()), color=_color())
     errors, warnings = len(plan.errors), len(plan.warnings)
@@ -85,13 +92,14 @@ def check(spec: str) -> None:
 
 @main.command()
 @SPEC
+@ROOT
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
-def plan(spec: str, as_json: bool) -> None:
+def plan(spec: str, root: str | None, as_json: bool) -> None:
     """Show the pattern, reason and resilience settings chosen for each interaction of SPEC.
 
     Exits like `check`: 1 when the plan has errors, so scripts can rely on it.
     """
-    path, result = _load_plan(spec)
+    path, result = _load_plan(spec, root)
     if as_json:
         click.echo(json.dumps(result.to_json_data(), indent=2, sort_keys=False))
     else:
@@ -111,7 +119,8 @@ def plan(spec: str, as_json: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="Regenerate into a non-empty folder; your own files are kept.")
 @click.option("--dry-run", is_flag=True, help="List the files that would be written; write nothing.")
-def generate(spec: str, output: str, force: bool, dry_run: bool) -> None:
+@ROOT
+def generate(spec: str, output: str, force: bool, dry_run: bool, root: str | None) -> None:
     """Generate one Python project per service of SPEC into OUTPUT.
 
     Refuses to write when the plan has errors (see `scaffold check`) or when OUTPUT is not empty
@@ -121,7 +130,7 @@ def generate(spec: str, output: str, force: bool, dry_run: bool) -> None:
 
     from scaffold.generate import generate as run_generate
 
-    loaded, result = _load(spec)
+    loaded, result = _load(spec, root)
     path = loaded.path
     show = sys.stderr.isatty()
 

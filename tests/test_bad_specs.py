@@ -233,3 +233,79 @@ def test_console_script_on_a_bad_spec(command: list[str], tmp_path: Path) -> Non
     assert "Traceback" not in run.stderr
     assert_contains(run.stderr, [*EXPECTED["invalid"][name], f"{name}: invalid spec (1 problem)"])
     assert list(tmp_path.iterdir()) == []
+
+
+# -- files a spec references stay in its folder ------------------------------------------------------
+
+
+def confinement_case(tmp_path: Path) -> Path:
+    """A spec whose references leave its folder in every way, beside one that stays in it."""
+    folder, outside = tmp_path / "spec", tmp_path / "outside"
+    (folder / "schemas").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.json").write_text('{"type": "object"}', encoding="utf-8")
+    (folder / "schemas" / "ok.json").write_text('{"type": "object"}', encoding="utf-8")
+    (folder / "link.json").symlink_to(outside / "secret.json")
+    (folder / "zero.json").symlink_to("/dev/zero")
+    os.mkfifo(folder / "fifo.json")
+    spec = folder / "spec.yaml"
+    spec.write_text(
+        "version: 1\nname: shop\nmessages:\n"
+        "  A: {$ref: ../outside/secret.json}\n"
+        f"  B: {{$ref: {outside / 'secret.json'}}}\n"
+        "  C: {$ref: link.json}\n"
+        "  D: {$ref: fifo.json}\n"
+        "  E: {$ref: zero.json}\n"
+        "  F: {$ref: schemas/ok.json}\n"
+        "services:\n  user-service:\n    contracts: {openapi: ../outside/api.yaml}\n",
+        encoding="utf-8",
+    )
+    return spec
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_references_outside_the_spec_folder_are_refused(tmp_path: Path) -> None:
+    spec = confinement_case(tmp_path)
+    result = run_check(spec, tmp_path)
+    assert result.exit_code == 2
+    outside = "leads outside " + str((tmp_path / "spec").resolve()) + ", the folder referenced files must be in"
+    assert_contains(
+        result.stderr,
+        [
+            f"spec.yaml:4:7: messages.A.$ref: `../outside/secret.json` {outside}",
+            f"spec.yaml:5:7: messages.B.$ref: `{tmp_path / 'outside' / 'secret.json'}` {outside}",
+            f"spec.yaml:6:7: messages.C.$ref: `link.json` {outside} (through a link, to ",
+            "spec.yaml:7:7: messages.D.$ref: `fifo.json` is not a regular file (a device, FIFO or socket)",
+            f"spec.yaml:8:7: messages.E.$ref: `zero.json` {outside} (through a link, to /dev/zero)",
+            f"spec.yaml:12:17: services.user-service.contracts.openapi: `../outside/api.yaml` {outside}",
+            "allow a wider folder with `--root DIR`",
+            "invalid spec (6 problems)",
+        ],
+    )
+    assert "messages.F" not in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_root_widens_the_folder_references_may_be_in(tmp_path: Path) -> None:
+    spec = confinement_case(tmp_path)
+    with pytest.raises(SpecInvalid) as caught:
+        load_spec(spec, root=tmp_path)
+    fields = sorted(p.field for p in caught.value.problems)
+    # Inside the wider root: A, B and C now load; devices and FIFOs never do.
+    assert fields == ["messages.D.$ref", "messages.E.$ref", "services.user-service.contracts.openapi"]
+    assert "file not found" in caught.value.problems[-1].message
+    result = runner().invoke(main, ["check", "--root", str(tmp_path), str(spec)], env={"NO_COLOR": "1"})
+    assert result.exit_code == 2 and "invalid spec (3 problems)" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_spec_that_is_a_fifo_or_a_device_is_refused_without_waiting(kind: str, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    if kind == "fifo":
+        os.mkfifo(spec)  # nobody ever writes to it: opening it for reading would block forever
+    else:
+        spec = Path("/dev/zero")
+    result = run_check(spec, tmp_path)
+    assert result.exit_code == 2
+    assert_contains(result.stderr, [f"{spec}: is not a regular file (a device, FIFO or socket)"])

@@ -6,6 +6,7 @@ Every problem found is collected; the caller gets either a :class:`LoadedSpec` o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +24,25 @@ from scaffold.spec.resolved import (
     OperationDef,
 )
 from scaffold.spec.validate import problems_from
-from scaffold.spec.yaml_source import Loc, Source, load_source
+from scaffold.spec.yaml_source import Loc, Source, load_source, special_file_problem
 
 
-def load_spec(path: str | Path) -> LoadedSpec:
-    """Load and fully resolve the spec at ``path`` or raise :class:`SpecInvalid`."""
+def load_spec(path: str | Path, root: str | Path | None = None) -> LoadedSpec:
+    """Load and fully resolve the spec at ``path`` or raise :class:`SpecInvalid`.
+
+    Files the spec references (`$ref`, `contracts`) must lie under ``root``, by default the
+    spec's own folder: a spec from elsewhere cannot read (and copy into generated code) any file
+    of the machine it is generated on.
+    """
     path = Path(path)
     display = str(path)
     source = load_source(path, display)
-    return resolve(source, path.parent)
+    return resolve(source, path.parent, root)
 
 
-def resolve(source: Source, base_dir: Path) -> LoadedSpec:
-    """Validate parsed YAML and resolve it against files under ``base_dir``."""
+def resolve(source: Source, base_dir: Path, root: str | Path | None = None) -> LoadedSpec:
+    """Validate parsed YAML and resolve it against files under ``base_dir`` (confined to ``root``,
+    by default ``base_dir``)."""
     if not isinstance(source.data, dict):
         raise SpecInvalid(
             [source.problem((), "the spec must be a mapping at the top level", "start with `version: 1`")]
@@ -44,14 +51,15 @@ def resolve(source: Source, base_dir: Path) -> LoadedSpec:
         spec = Spec.model_validate(source.data)
     except ValidationError as exc:
         raise SpecInvalid(problems_from(exc, source, Spec)) from None
-    return _Resolver(spec, source, base_dir).run()
+    return _Resolver(spec, source, base_dir, Path(root) if root is not None else base_dir).run()
 
 
 class _Resolver:
-    def __init__(self, spec: Spec, source: Source, base_dir: Path) -> None:
+    def __init__(self, spec: Spec, source: Source, base_dir: Path, root: Path) -> None:
         self.spec = spec
         self.source = source
         self.base_dir = base_dir
+        self.root = root
         self.problems: list[Problem] = []
         self.messages: dict[str, MessageDef] = {}
         self.endpoints: dict[str, Endpoint] = {}
@@ -96,10 +104,34 @@ class _Resolver:
             if self._check_schema(schema, loc, message.ref):
                 self.messages[name] = MessageDef(name, message.description, schema, origin)
 
+    def _confined(self, ref: str, loc: Loc) -> Path | None:
+        """The file ``ref`` names, if it lies under the root and is not a device or FIFO."""
+        target = self.base_dir / ref
+        try:
+            real, root = target.resolve(), self.root.resolve()
+        except (OSError, RuntimeError, ValueError):
+            return target  # a loop of links or a NUL in the path: the reader says what is wrong
+        if not real.is_relative_to(root):
+            shown = "" if real == Path(os.path.abspath(target)) else f" (through a link, to {real})"
+            self.fail(
+                loc,
+                f"`{ref}` leads outside {root}, the folder referenced files must be in{shown}",
+                "move the file under the spec's folder, or allow a wider folder with `--root DIR`",
+            )
+            return None
+        special = special_file_problem(real)
+        if special:
+            self.fail(loc, f"`{ref}` {special}", "point at a regular file")
+            return None
+        return target
+
     def _schema_file(self, ref: str, loc: Loc) -> dict[str, Any] | None:
         target = self.base_dir / ref
         if target.suffix.lower() not in {".json", ".yaml", ".yml"}:
             self.fail(loc, f"`{ref}` is not a .json, .yaml or .yml file", "point `$ref` at a JSON Schema file")
+            return None
+        confined = self._confined(ref, loc)
+        if confined is None:
             return None
         try:
             data = load_source(target, ref).data
@@ -195,7 +227,10 @@ class _Resolver:
             if ref is None:
                 continue
             ref_loc: Loc = (*loc, "contracts", kind)
-            target = self.base_dir / ref
+            confined = self._confined(ref, ref_loc)
+            if confined is None:
+                continue
+            target = confined
             try:
                 if kind == "proto":
                     contract = importer.import_proto(target, ref)

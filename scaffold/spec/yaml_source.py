@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,19 @@ class Source:
         )
 
 
+_SPECIAL = "is not a regular file (a device, FIFO or socket)"
+_SPECIAL_HINT = "point at a regular file"
+
+
+def special_file_problem(path: Path) -> str | None:
+    """Why ``path`` exists but is not a file one can read to its end (a device, FIFO, socket), or None."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None  # missing or unreadable: the reader says so
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else _SPECIAL
+
+
 def read_text(path: Path, display: str) -> str:
     """Read a UTF-8 text file, turning every way that can fail into a :class:`SpecInvalid`."""
 
@@ -61,14 +76,21 @@ def read_text(path: Path, display: str) -> str:
     try:
         if path.is_dir():
             raise fail("is a directory, not a spec file", "pass the path of a .yaml file")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise fail(
-                f"file is {size} bytes; the limit is {MAX_BYTES}",
-                "split large schemas into files referenced with `$ref`",
-            )
-        # Read at most one byte past the limit: a device or pipe reports size 0 but may never end.
-        with path.open("rb") as stream:
+        if not stat.S_ISREG(path.stat().st_mode):
+            # Opening a FIFO blocks until someone writes to it; /dev/zero never ends.
+            raise fail(_SPECIAL, _SPECIAL_HINT)
+        # O_NONBLOCK: should the path have become a FIFO since, opening it does not wait.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(descriptor, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise fail(_SPECIAL, _SPECIAL_HINT)
+            if info.st_size > MAX_BYTES:
+                raise fail(
+                    f"file is {info.st_size} bytes; the limit is {MAX_BYTES}",
+                    "split large schemas into files referenced with `$ref`",
+                )
+            # Read at most one byte past the limit: the file may grow while it is read.
             raw = stream.read(MAX_BYTES + 1)
         if len(raw) > MAX_BYTES:
             raise fail(
