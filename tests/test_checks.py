@@ -755,3 +755,113 @@ def test_spec_readme_documents_every_field_rule_and_check() -> None:
     findings = set(re.findall(r'"(?:error|warning)",\s*"([a-z-]+)"', source))
     names = fields | findings | {r.name for r in RULES} | set(model.USE_CASES) | set(model.PATTERNS)
     assert sorted(n for n in names if not documented(n)) == []
+
+
+# -- dense call graphs: the checks combine what they learn link by link instead of walking every
+# path, so graphs with millions of paths are checked in a moment, with the findings a walk of every
+# path would give.
+def dense(
+    links: list[tuple[str, str]],
+    entries: list[str],
+    overrides: dict[tuple[str, str], Any] | None = None,
+    **settings: Any,
+) -> Plan:
+    names = sorted({s for pair in links for s in pair} | set(entries))
+    interactions = [link("web", e) for e in entries]
+    for source, target in links:
+        given = (overrides or {}).get((source, target))
+        interactions.append(link(source, target, **({"resilience": given} if given else {})))
+    data = {
+        **BASE,
+        "services": {name: {"operations": {"Get": {"http": GET}}} for name in names},
+        "interactions": interactions,
+        "settings": settings,
+    }
+    return build_plan(resolve(Source(path="t.yaml", data=data), Path(".")))
+
+
+def layers(count: int) -> tuple[list[tuple[str, str]], list[list[str]]]:
+    """`count` layers of two services, each calling both services of the next layer (2**count paths)."""
+    grid = [[f"l{i}w{j}" for j in range(2)] for i in range(count)]
+    return [(a, b) for upper, lower in itertools.pairwise(grid) for a in upper for b in lower], grid
+
+
+def ids(*services: str) -> list[str]:
+    return [f"{s}-to-{t}-get" for s, t in itertools.pairwise(services)]
+
+
+def test_deepest_chain_of_a_dense_dag() -> None:
+    # Every service calls every later one: 2**23 paths from s0 to s24.
+    names = [f"s{i:02}" for i in range(25)]
+    p = dense([(a, b) for i, a in enumerate(names) for b in names[i + 1 :]], [names[0]], max_sync_depth=20)
+    deep = the(p, "sync-chain-depth")
+    assert deep.interactions == ids("web", *names)
+    assert deep.numbers == {"depth": 25, "limit": 20}
+    assert found(p, "sync-cycle") == []
+
+
+def test_deepest_chain_of_a_layered_graph_is_the_first_met() -> None:
+    links, grid = layers(30)
+    p = dense(links, grid[0])
+    deep = found(p, "sync-chain-depth")
+    # One per entry, each the first of the 2**29 equally deep chains a depth-first walk meets.
+    assert [f.interactions for f in deep] == [
+        ids("web", "l0w0", *(row[0] for row in grid[1:])),
+        ids("web", "l0w1", *(row[0] for row in grid[1:])),
+    ]
+    assert {f.numbers["depth"] for f in deep} == {30}
+
+
+def test_retry_amplification_on_a_layered_graph() -> None:
+    links, grid = layers(12)
+    p = dense(links, grid[0], {pair: {"max_attempts": 2} for pair in links}, max_retry_amplification=1000)
+    storms = found(p, "retry-amplification")
+    assert [f.interactions for f in storms] == [
+        ids("web", "l0w0", *(row[0] for row in grid[1:])),
+        ids("web", "l0w1", *(row[0] for row in grid[1:])),
+    ]
+    assert {f.numbers["attempts"] for f in storms} == {2**11}
+
+
+def test_retry_layers_on_a_layered_graph_once_per_pair_of_layers() -> None:
+    # Only the calls from layer 3 to 4 and from layer 10 to 11 retry: each chain of the 2**19 retries
+    # at two of them, 4 x 4 pairs per entry.
+    links, grid = layers(20)
+    retrying = {pair for pair in links if pair[0][:3] in ("l3w", "l10")}
+    given = {pair: {"max_attempts": 2 if pair in retrying else 1} for pair in links}
+    p = dense(links, grid[0], given)
+    layered = found(p, "retry-layers")
+    assert len(layered) == 2 * 16
+    assert all(f.numbers == {"layers": 2, "attempts": 4} for f in layered)
+    assert {tuple(f.interactions) for f in layered} == {
+        (f"{a}-to-{b}-get", f"{c}-to-{d}-get")
+        for (a, b) in retrying
+        for (c, d) in retrying
+        if a.startswith("l3w") and c.startswith("l10")
+    }
+    # The path reported is the first a depth-first walk meets: through l3w1, it leaves l2w0 for l3w1.
+    first = next(
+        f
+        for f in layered
+        if f.interactions == ["l3w1-to-l4w0-get", "l10w1-to-l11w1-get"] and "web -> l0w0" in f.message
+    )
+    path = " -> ".join(["web", "l0w0", "l1w0", "l2w0", "l3w1", *(f"l{i}w0" for i in range(4, 10)), "l10w1", "l11w1"])
+    assert f"({path})" in first.message
+
+
+def test_every_link_of_a_dense_cycle_is_named_with_its_shortest_cycle() -> None:
+    # Six services calling each other: hundreds of cycles; each link is reported with the shortest
+    # cycle through it (here the pair calling each other), each cycle once.
+    names = [f"s{i}" for i in range(6)]
+    p = dense([(a, b) for a in names for b in names if a != b], ["s0"])
+    cycles = found(p, "sync-cycle")
+    assert sorted(f.interactions for f in cycles) == sorted(
+        ids(a, b, a) for i, a in enumerate(names) for b in names[i + 1 :]
+    )
+    assert all(f.numbers == {"length": 2} for f in cycles)
+
+
+def test_a_long_chain_fits_in_the_stack() -> None:
+    names = [f"s{i:04}" for i in range(1500)]
+    p = dense(list(itertools.pairwise(names)), [names[0]], max_sync_depth=20)
+    assert the(p, "sync-chain-depth").numbers == {"depth": 1500, "limit": 20}

@@ -8,10 +8,12 @@ checked instead.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import replace
 from typing import Any
 
 from scaffold import names
+from scaffold.plan.callgraph import SYNC, CallGraph
 from scaffold.plan.checks import run_checks
 from scaffold.plan.model import Plan, PlannedInteraction
 from scaffold.plan.resilience import Link, settings
@@ -21,8 +23,6 @@ from scaffold.spec.resolved import LoadedSpec
 
 # Share of a caller's per-attempt timeout that the callee may spend waiting on its own calls.
 BUDGET_HEADROOM = 0.9
-
-SYNC = frozenset({"rest", "grpc"})
 
 
 def build_plan(spec: LoadedSpec) -> Plan:
@@ -69,68 +69,72 @@ def _links(spec: LoadedSpec) -> list[tuple[Link, tuple[str, str]]]:
 def _mark_retry_layers(links: list[tuple[Link, Any]]) -> list[tuple[Link, Any]]:
     """Retry at one layer: the hop next to the failure. A call whose callee already retries its
     own calls is tried once, so attempts never multiply down a chain."""
-    sync = [link for link, _ in links if link.pattern in SYNC]
-    memo: dict[str, bool] = {}
-
-    def retries(link: Link, visiting: frozenset[str]) -> bool:
-        """Whether ``link`` itself retries by default."""
-        if link.id not in memo:
-            if link.id in visiting:
-                return False
-            given = link.overrides.get("max_attempts")
-            if given is not None:
-                memo[link.id] = given > 1
-            else:
-                memo[link.id] = not below(link, visiting | {link.id})
-        return memo[link.id]
-
-    def below(link: Link, visiting: frozenset[str]) -> bool:
-        inner = [s for s in sync if s.source.name == link.target.name and applies(s, link.inter.operation)]
-        return any(s.id not in visiting and (retries(s, visiting) or below(s, visiting | {s.id})) for s in inner)
-
-    return [
-        (replace(link, retries_below=below(link, frozenset({link.id}))) if link.pattern in SYNC else link, d)
-        for link, d in links
-    ]
+    below = _retrying_below(CallGraph([link for link, _ in links]))
+    return [(replace(link, retries_below=link.id in below) if link.pattern in SYNC else link, d) for link, d in links]
 
 
-def applies(outgoing: Link, incoming_operation: str | None) -> bool:
-    """Whether ``outgoing`` can be made while its source serves ``incoming_operation``."""
-    return outgoing.inter.within is None or outgoing.inter.within == incoming_operation
+def _retrying_below(graph: CallGraph) -> set[str]:
+    """The links whose callee makes a call that retries, or a call tried once below which one does.
+
+    A call retries unless `max_attempts` says otherwise. Decided callees first, each link once, on
+    the graph with its cycles cut where a depth-first walk in spec order closes them (in a cycle,
+    the call that closes it retries and the others do not)."""
+    kept, callees_first = graph.unrolled()
+    below: set[str] = set()
+    for link in callees_first:
+        for n in kept[link.id]:
+            given = n.overrides.get("max_attempts")
+            if given is None or given > 1 or n.id in below:
+                below.add(link.id)
+                break
+    return below
 
 
 def _fit(links: list[tuple[Link, Any]]) -> dict[str, dict[str, Any]]:
-    all_links = [link for link, _ in links]
-    sync = [link for link in all_links if link.pattern in SYNC]
+    """Fit each synchronous link once all its callers are fitted (in topological order, Kahn's
+    algorithm); asynchronous links take no budget from upstream."""
+    graph = CallGraph([link for link, _ in links])
     done: dict[str, dict[str, Any]] = {}
-    for link in all_links:
+    for link, _ in links:
         if link.pattern not in SYNC:
             done[link.id] = settings(link)
-    pending = list(sync)
+    callers = {link.id: graph.callers(link) for link in graph.links}
+    waiting = {link.id: len(callers[link.id]) for link in graph.links}
+    called_by: dict[str, list[Link]] = {}
+    for link in graph.links:
+        for caller in callers[link.id]:
+            called_by.setdefault(caller.id, []).append(link)
+    pending = dict.fromkeys(link.id for link in graph.links)  # in spec order
+    by_id = {link.id: link for link in graph.links}
+    ready = deque(link for link in graph.links if waiting[link.id] == 0)
+
+    def fit(link: Link) -> None:
+        fitted = [c for c in callers[link.id] if c.id in done]
+        done[link.id] = settings(link, _cap(graph, fitted, done))
+        del pending[link.id]
+        for n in called_by.get(link.id, []):
+            waiting[n.id] -= 1
+            if waiting[n.id] == 0 and n.id in pending:
+                ready.append(n)
+
     while pending:
-        progressed = False
-        for link in list(pending):
-            callers = [c for c in sync if c.target.name == link.source.name and applies(link, c.inter.operation)]
-            if any(c.id not in done for c in callers):
-                continue
-            done[link.id] = settings(link, _cap(link, callers, sync, done))
-            pending.remove(link)
-            progressed = True
-        if not progressed:
+        while ready:
+            link = ready.popleft()
+            if link.id in pending:
+                fit(link)
+        if pending:
             # A cycle (the cycle check reports it): enter it at the first pending link, capped by the
             # callers already fitted, and go on top-down. Fitting all the rest without caps made the
             # hops above the cycle look like broken timeout budgets too.
-            link = pending.pop(0)
-            callers = [c for c in sync if c.target.name == link.source.name and applies(link, c.inter.operation)]
-            done[link.id] = settings(link, _cap(link, [c for c in callers if c.id in done], sync, done))
+            fit(by_id[next(iter(pending))])
     return done
 
 
-def _cap(link: Link, callers: list[Link], sync: list[Link], done: dict[str, dict[str, Any]]) -> int | None:
+def _cap(graph: CallGraph, callers: list[Link], done: dict[str, dict[str, Any]]) -> int | None:
     caps = []
     for caller in callers:
         values = done[caller.id]
         per_attempt = values.get("attempt_timeout_ms", values["total_timeout_ms"])
-        siblings = [s for s in sync if s.source.name == link.source.name and applies(s, caller.inter.operation)]
+        siblings = graph.after(caller)
         caps.append(int(per_attempt * BUDGET_HEADROOM) // max(1, len(siblings)))
     return min(caps) if caps else None
