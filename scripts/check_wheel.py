@@ -76,7 +76,19 @@ def install_wheel(wheel: Path, environment: Path, *, reuse_current: bool) -> Pat
         purelib = _must(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]), "venv")
         own = Path(purelib.stdout.strip())
         (own / "_scaffold_check_deps.pth").write_text("\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
-        command = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)]
+        # --ignore-installed: this interpreter may have scaffold installed itself, which pip would call satisfied.
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            "--ignore-installed",
+            str(wheel),
+        ]
     else:
         command = [str(python), "-m", "pip", "install", "-q", str(wheel)]
     _must(_run(command), "installing the wheel")
