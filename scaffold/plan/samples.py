@@ -4,51 +4,98 @@ from __future__ import annotations
 
 from typing import Any
 
+# Examples are written into generated source: a `minItems: 1000000000` must be an error, not a
+# generator that fills the memory. The budget counts characters of text and items of lists and
+# objects, so nested minimums that multiply up are caught too.
+MAX_SAMPLE_SIZE = 10_000
+# Required fields nested deeper than this only happen when a required field refers back to its
+# own type: such a schema has no finite instance at all.
+MAX_SAMPLE_DEPTH = 64
+
+
+class SampleTooLarge(ValueError):
+    """The smallest example a schema allows is larger than :data:`MAX_SAMPLE_SIZE` (or infinite)."""
+
 
 def sample(schema: Any, defs: dict[str, Any] | None = None, depth: int = 0) -> Any:
-    """A small value valid against ``schema`` (required fields only, minimal sizes)."""
-    if not isinstance(schema, dict) or depth > 8:
+    """A small value valid against ``schema`` (required fields only, minimal sizes).
+
+    Raises :class:`SampleTooLarge` when the schema's minimum sizes add up past the budget.
+    """
+    return _Sampler().sample(schema, defs or {}, depth)
+
+
+class _Sampler:
+    def __init__(self) -> None:
+        self.left = MAX_SAMPLE_SIZE
+        self.root: Any = None
+
+    def spend(self, amount: int) -> None:
+        self.left -= amount
+        if self.left < 0:
+            raise SampleTooLarge(
+                f"its smallest valid example is larger than {MAX_SAMPLE_SIZE} characters and items"
+            )
+
+    def sample(self, schema: Any, defs: dict[str, Any], depth: int) -> Any:
+        if depth > MAX_SAMPLE_DEPTH:
+            raise SampleTooLarge(
+                f"its required fields nest more than {MAX_SAMPLE_DEPTH} levels deep "
+                "(does a required field refer back to its own type?)"
+            )
+        if not isinstance(schema, dict):
+            return None
+        if self.root is None:
+            self.root = schema
+        own = schema.get("$defs", {})
+        if isinstance(own, dict) and own:
+            defs = {**defs, **own}
+        if "$ref" in schema:
+            if schema["$ref"] == "#":
+                return self.sample(self.root, defs, depth + 1)
+            name = str(schema["$ref"]).rsplit("/", 1)[-1]
+            return self.sample(defs.get(name, {}), defs, depth + 1)
+        if "const" in schema:
+            return schema["const"]
+        if schema.get("enum"):
+            return schema["enum"][0]
+        if "default" in schema:
+            return schema["default"]
+        for key in ("anyOf", "oneOf", "allOf"):
+            options = [o for o in schema.get(key, []) if isinstance(o, dict) and o.get("type") != "null"]
+            if options:
+                if key == "allOf":
+                    merged: dict[str, Any] = {}
+                    for option in options:
+                        value = self.sample(option, defs, depth + 1)
+                        if isinstance(value, dict):
+                            merged.update(value)
+                    return merged
+                return self.sample(options[0], defs, depth + 1)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), None)
+        if kind == "object" or (kind is None and "properties" in schema):
+            props = schema.get("properties", {})
+            required = schema.get("required", [])
+            self.spend(len(required))
+            return {name: self.sample(props.get(name, {}), defs, depth + 1) for name in required}
+        if kind == "array":
+            count = int(schema.get("minItems", 0))
+            self.spend(count)  # before building the list: the count alone may not fit in memory
+            return [self.sample(schema.get("items", {}), defs, depth + 1) for _ in range(count)]
+        if kind == "string":
+            if schema.get("format") == "date-time":
+                return "2024-01-01T00:00:00Z"
+            if schema.get("format") == "date":
+                return "2024-01-01"
+            length = max(1, int(schema.get("minLength", 1)))
+            self.spend(length)
+            return "x" * length
+        if kind == "integer":
+            return int(schema.get("minimum", 1))
+        if kind == "number":
+            return float(schema.get("minimum", 1.0))
+        if kind == "boolean":
+            return True
         return None
-    defs = {**(defs or {}), **schema.get("$defs", {})}
-    if "$ref" in schema:
-        name = str(schema["$ref"]).rsplit("/", 1)[-1]
-        return sample(defs.get(name, {}), defs, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "default" in schema:
-        return schema["default"]
-    for key in ("anyOf", "oneOf", "allOf"):
-        options = [o for o in schema.get(key, []) if isinstance(o, dict) and o.get("type") != "null"]
-        if options:
-            if key == "allOf":
-                merged: dict[str, Any] = {}
-                for option in options:
-                    value = sample(option, defs, depth + 1)
-                    if isinstance(value, dict):
-                        merged.update(value)
-                return merged
-            return sample(options[0], defs, depth + 1)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
-    if kind == "object" or (kind is None and "properties" in schema):
-        props = schema.get("properties", {})
-        return {name: sample(props.get(name, {}), defs, depth + 1) for name in schema.get("required", [])}
-    if kind == "array":
-        count = int(schema.get("minItems", 0))
-        return [sample(schema.get("items", {}), defs, depth + 1) for _ in range(count)]
-    if kind == "string":
-        if schema.get("format") == "date-time":
-            return "2024-01-01T00:00:00Z"
-        if schema.get("format") == "date":
-            return "2024-01-01"
-        return "x" * max(1, int(schema.get("minLength", 1)))
-    if kind == "integer":
-        return int(schema.get("minimum", 1))
-    if kind == "number":
-        return float(schema.get("minimum", 1.0))
-    if kind == "boolean":
-        return True
-    return None

@@ -24,7 +24,7 @@ def combined_schema(messages: dict[str, dict[str, Any]]) -> dict[str, Any]:
         schema.pop("$id", None)
         local = schema.pop("$defs", {}) or {}
         schema.pop("definitions", None)
-        renames = {}
+        renames = {"#": name}  # `$ref: "#"` is the message itself
         for inner in local:
             if inner in messages and _strip(messages[inner]) == _strip(local[inner]):
                 renames[inner] = inner
@@ -33,10 +33,38 @@ def combined_schema(messages: dict[str, dict[str, Any]]) -> dict[str, Any]:
         for inner, body in local.items():
             target = renames[inner]
             if target not in messages:
-                defs[target] = _rewrite(body, renames)
-        schema.setdefault("title", name)
-        defs[name] = _rewrite(schema, renames)
+                defs[target] = _named(_rewrite(body, renames), target)
+        defs[name] = _named(_rewrite(schema, renames), name)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs}
+
+
+# Keywords whose values map names to schemas (a property called `title` is no title keyword),
+# and keywords whose values are data.
+_NAME_MAPS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+_DATA = {"enum", "const", "default", "examples", "required"}
+
+
+def _named(schema: Any, name: str) -> Any:
+    """``schema`` with ``name`` as its only title: datamodel-code-generator names classes after
+    titles, so a `title` in the schema would rename the message's class (and every import of it)
+    or give a nested class the name of a message or of an import such as `BaseModel`."""
+    if not isinstance(schema, dict):
+        return schema
+    return {**_untitled(schema), "title": name}
+
+
+def _untitled(node: Any, names: bool = False) -> Any:
+    if isinstance(node, dict):
+        if names:
+            return {key: _untitled(value) for key, value in node.items()}
+        return {
+            key: value if key in _DATA else _untitled(value, names=key in _NAME_MAPS)
+            for key, value in node.items()
+            if key != "title"
+        }
+    if isinstance(node, list):
+        return [_untitled(item) for item in node]
+    return node
 
 
 def _strip(schema: dict[str, Any]) -> dict[str, Any]:

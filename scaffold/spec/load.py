@@ -23,8 +23,9 @@ from scaffold.spec.resolved import (
     MessageDef,
     OperationDef,
 )
+from scaffold.spec.schema_bounds import schema_problem
 from scaffold.spec.validate import problems_from
-from scaffold.spec.yaml_source import Loc, Source, load_source, special_file_problem
+from scaffold.spec.yaml_source import Loc, Source, load_source, special_file_problem, value_problems
 
 
 def load_spec(path: str | Path, root: str | Path | None = None) -> LoadedSpec:
@@ -47,6 +48,9 @@ def resolve(source: Source, base_dir: Path, root: str | Path | None = None) -> L
         raise SpecInvalid(
             [source.problem((), "the spec must be a mapping at the top level", "start with `version: 1`")]
         )
+    wrong_values = value_problems(source)
+    if wrong_values:
+        raise SpecInvalid(wrong_values)
     try:
         spec = Spec.model_validate(source.data)
     except ValidationError as exc:
@@ -64,6 +68,8 @@ class _Resolver:
         self.messages: dict[str, MessageDef] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.channels: dict[str, ChannelDef] = {}
+        # Messages defined but refused (already reported): naming one is not a second problem.
+        self.rejected: set[str] = set()
 
     def fail(self, loc: Loc, message: str, hint: str = "") -> None:
         self.problems.append(self.source.problem(loc, message, hint))
@@ -99,10 +105,13 @@ class _Resolver:
                 assert message.ref is not None
                 loaded = self._schema_file(message.ref, (*loc, "$ref"))
                 if loaded is None:
+                    self.rejected.add(name)
                     continue
                 schema, origin = loaded, f"file:{message.ref}"
             if self._check_schema(schema, loc, message.ref):
                 self.messages[name] = MessageDef(name, message.description, schema, origin)
+            else:
+                self.rejected.add(name)
 
     def _confined(self, ref: str, loc: Loc) -> Path | None:
         """The file ``ref`` names, if it lies under the root and is not a device or FIFO."""
@@ -172,6 +181,14 @@ class _Resolver:
         except RecursionError:
             # Backstop: jsonschema recurses several frames per nesting level (the reader caps depth).
             self.fail(loc, "the JSON Schema is nested too deeply", "flatten it with `$defs`")
+            return False
+        return self._bounded(schema, (*loc, "$ref") if ref else (*loc, "schema"), ref)
+
+    def _bounded(self, schema: dict[str, Any], loc: Loc, ref: str | None) -> bool:
+        too_large = schema_problem(schema)
+        if too_large:
+            message, hint = too_large
+            self.fail(loc, f"{ref + ': ' if ref else ''}the schema cannot be generated from: {message}", hint)
             return False
         return True
 
@@ -260,6 +277,9 @@ class _Resolver:
                     )
                 operations[op_name] = op
             for msg_name, message in contract.messages.items():
+                if not self._bounded(message.schema, ref_loc, f"{ref} message `{msg_name}`"):
+                    self.rejected.add(msg_name)
+                    continue
                 known = self.messages.get(msg_name)
                 if known is not None and known.schema != message.schema:
                     self.fail(
@@ -282,7 +302,7 @@ class _Resolver:
             for op in endpoint.operations.values():
                 for role in ("request", "response"):
                     msg = getattr(op, role)
-                    if msg is not None and msg not in self.messages:
+                    if msg is not None and msg not in self.messages and msg not in self.rejected:
                         self.fail(
                             (group, name, "operations", op.name, role),
                             f"unknown message `{msg}`",
@@ -292,7 +312,7 @@ class _Resolver:
     # -- channels -----------------------------------------------------------------------
     def _channels(self) -> None:
         for name, channel in self.spec.channels.items():
-            if channel.message not in self.messages:
+            if channel.message not in self.messages and channel.message not in self.rejected:
                 self.fail(
                     ("channels", name, "message"),
                     f"unknown message `{channel.message}`",
@@ -347,7 +367,7 @@ class _Resolver:
                 )
             if inter.channel is not None and inter.message is None:
                 self.fail((*loc, "channel"), "`channel` only goes with `message`", "add the message that flows")
-            if inter.message is not None and inter.message not in self.messages:
+            if inter.message is not None and inter.message not in self.messages and inter.message not in self.rejected:
                 self.fail(
                     (*loc, "message"),
                     f"unknown message `{inter.message}`",

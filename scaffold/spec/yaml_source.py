@@ -173,6 +173,30 @@ def _value_problem(value: Any) -> tuple[str, str] | None:
     return None
 
 
+def value_problems(source: Source) -> list[Problem]:
+    """The strings and numbers of ``source.data`` a spec may not hold, each where it stands.
+
+    :func:`parse_yaml` already refuses them as it reads; this covers a tree built another way.
+    """
+    problems: list[Problem] = []
+    pending: list[tuple[Any, Loc]] = [(source.data, ())]
+    while pending:
+        node, loc = pending.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                wrong = _value_problem(key)
+                if wrong:
+                    problems.append(source.problem((*loc, key), *wrong))
+                pending.append((value, (*loc, key)))
+        elif isinstance(node, list):
+            pending.extend((item, (*loc, index)) for index, item in enumerate(node))
+        else:
+            wrong = _value_problem(node)
+            if wrong:
+                problems.append(source.problem(loc, *wrong))
+    return problems
+
+
 def _tag_name(tag: str) -> str:
     return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
