@@ -13,7 +13,7 @@ import sys
 import click
 
 from scaffold import __version__
-from scaffold.errors import ScaffoldError, SpecInvalid
+from scaffold.errors import GenerationFailed, ScaffoldError, SpecInvalid
 from scaffold.plan.engine import build_plan
 from scaffold.plan.model import Plan
 from scaffold.report import explain_text, findings_text, plan_text
@@ -128,6 +128,7 @@ def generate(spec: str, output: str, force: bool, dry_run: bool, root: str | Non
     """
     from pathlib import Path
 
+    from scaffold.generate import Terminated
     from scaffold.generate import generate as run_generate
 
     loaded, result = _load(spec, root)
@@ -140,11 +141,20 @@ def generate(spec: str, output: str, force: bool, dry_run: bool, root: str | Non
 
     try:
         generated = run_generate(loaded, result, Path(output), force=force, dry_run=dry_run, progress=progress)
+    except GenerationFailed as exc:
+        # A tool failed on what scaffold gave it: where, what and how to fix, like an invalid spec.
+        for problem in exc.problems:
+            click.echo(problem.render(), err=True, color=_color())
+        click.echo(f"error: generation failed; nothing was written to {output}", err=True)
+        sys.exit(exc.exit_code)
     except ScaffoldError as exc:
         if result.errors:
             click.echo(findings_text(result.errors, path, _use_color()), err=True, color=_color())
         click.echo(f"error: {exc}", err=True)
         sys.exit(1 if result.errors else exc.exit_code)
+    except Terminated as exc:
+        click.echo(f"error: stopped by signal {exc.signum}; nothing was written to {output}", err=True)
+        sys.exit(exc.code)
     except OSError as exc:
         # The output folder cannot be written (permissions, full disk): nothing was moved into place.
         click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)

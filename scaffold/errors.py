@@ -44,6 +44,16 @@ class SpecInvalid(ScaffoldError):
         super().__init__("\n".join(p.render() for p in self.problems))
 
 
+class GenerationFailed(ScaffoldError):
+    """A step of `scaffold generate` (copier, a code generator, protoc, ruff) failed; nothing was written.
+
+    Carries where, what and how to fix as problems, rendered like those of an invalid spec."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
 def field_path(loc: Iterable[object]) -> str:
     """Render a location tuple the way a user writes it: ``services.user-service.operations[0]``."""
     out = ""

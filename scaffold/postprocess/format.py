@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+from scaffold.errors import GenerationFailed, Problem
+
+# ruff names the file it could not handle as `path:line:column: message`.
+_LOCATED = re.compile(
+    r"^(?:error: )?(?:Failed to \w+ )?(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<column>\d+): (?P<what>.+)$"
+)
+_HINT = "ruff could not format code scaffold generated: a bug in scaffold; report it with the spec"
+
+
+class FormatFailed(GenerationFailed):
+    """ruff failed on the generated tree."""
 
 
 def format_tree(root: Path) -> None:
     """Sort imports, drop unused ones and format, with the generated project's own ruff settings."""
     ruff = [sys.executable, "-m", "ruff"]
-    fix = [*ruff, "check", "--no-cache", "--quiet", "--fix-only", "--select", "I,F401", "."]
-    subprocess.run(fix, cwd=root, check=False, capture_output=True)
-    subprocess.run([*ruff, "format", "--no-cache", "--quiet", "."], cwd=root, check=False, capture_output=True)
+    _run([*ruff, "check", "--no-cache", "--fix-only", "--select", "I,F401", "."], root)
+    _run([*ruff, "format", "--no-cache", "."], root)
+
+
+def _run(command: list[str], root: Path) -> None:
+    try:
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FormatFailed(
+            [Problem(file="ruff", message=f"cannot run {' '.join(command[2:4])}: {exc}", hint=_HINT)]
+        ) from exc
+    if result.returncode == 0:
+        return
+    # ruff reports errors on stderr; stdout only has its summary ("1 file left unchanged").
+    output = (result.stderr.strip() or result.stdout.strip()).splitlines()
+    problems = [_problem(line) for line in output if line.strip()]
+    raise FormatFailed(problems or [Problem(file="ruff", message=f"exit {result.returncode}", hint=_HINT)])
+
+
+def _problem(line: str) -> Problem:
+    located = _LOCATED.match(line.strip())
+    if located:
+        return Problem(
+            file=located["file"],
+            line=int(located["line"]),
+            column=int(located["column"]),
+            message=f"ruff: {located['what']}",
+            hint=_HINT,
+        )
+    return Problem(file="ruff", message=line.strip(), hint=_HINT)

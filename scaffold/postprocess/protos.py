@@ -14,17 +14,32 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from packaging.version import Version
 
-from scaffold.errors import Problem, ScaffoldError
+from scaffold.errors import GenerationFailed, Problem
 from scaffold.render.templates import template_dir
+from scaffold.render.toolchain import grpc_toolchain
 
 _LOCAL_IMPORT = re.compile(r"^import (\w+_pb2)( as \w+)?$", re.MULTILINE)
 _FROM_LOCAL = re.compile(r"^from (\w+_pb2) import", re.MULTILINE)
 _PROTO_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
+# protoc: `file.proto:12:5: message` or `file.proto: message`.
+_PROTOC_LINE = re.compile(r"^(?P<file>[^:\s][^:]*\.proto):(?:(?P<line>\d+):(?P<column>\d+):)?\s*(?P<what>.+)$")
+# What the compiled stubs check at import time, with the versions that wrote them.
+_GRPC_GENERATED = re.compile(r'^GRPC_GENERATED_VERSION = "([^"]+)"', re.MULTILINE)
+_PROTOBUF_GENCODE = re.compile(
+    r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.\w+,\s*(\d+),\s*(\d+),\s*(\d+),"
+)
+_RENDERED_HINT = "scaffold wrote this .proto from the spec, so this is a bug in scaffold; report it with the spec"
+_GIVEN_HINT = "fix the contract; protoc (grpcio-tools) checks it as `python -m grpc_tools.protoc` would"
 
 
-class ProtoCompileError(ScaffoldError):
+class ProtoCompileError(GenerationFailed):
     """protoc rejected a contract: a bug in scaffold for generated contracts, a user error for given ones."""
+
+
+class StubVersionMismatch(GenerationFailed):
+    """The compiled stubs need newer grpcio/protobuf than the generated project allows."""
 
 
 def _environment() -> jinja2.Environment:
@@ -75,8 +90,11 @@ def _copy_with_imports(source: Path, proto_dir: Path) -> None:
                 pending.append(candidate)
 
 
-def compile_protos(proto_dir: Path, files: list[Path]) -> None:
-    """Compile with grpcio-tools into the same folder: messages, stubs and .pyi type hints."""
+def compile_protos(proto_dir: Path, files: list[Path], contract_roots: tuple[Path, ...] = ()) -> None:
+    """Compile with grpcio-tools into the same folder: messages, stubs and .pyi type hints.
+
+    ``contract_roots`` are the folders of given contracts: protoc's complaints about their files
+    are reported at the user's file, the others are scaffold's own."""
     if not files:
         return
     import grpc_tools
@@ -94,13 +112,60 @@ def compile_protos(proto_dir: Path, files: list[Path]) -> None:
         f"--grpc_python_out={proto_dir}",
         *all_protos,
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProtoCompileError([Problem(file="protoc", message=f"cannot run grpc_tools.protoc: {exc}")]) from exc
     if result.returncode != 0:
-        problems = [Problem(file="protoc", message=line) for line in result.stderr.strip().splitlines()]
-        raise ProtoCompileError("\n".join(p.render() for p in problems) or "protoc failed")
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        problems = [_protoc_problem(line, proto_dir, contract_roots) for line in lines]
+        raise ProtoCompileError(problems or [Problem(file="protoc", message=f"exit {result.returncode}")])
     for generated in sorted(proto_dir.rglob("*_pb2*.py*")):
         text = generated.read_text(encoding="utf-8")
         fixed = _LOCAL_IMPORT.sub(lambda m: f"from . import {m.group(1)}{m.group(2) or ''}", text)
         fixed = _FROM_LOCAL.sub(lambda m: f"from .{m.group(1)} import", fixed)
         if fixed != text:
             generated.write_text(fixed, encoding="utf-8")
+    check_stub_versions(proto_dir)
+
+
+def _protoc_problem(line: str, proto_dir: Path, contract_roots: tuple[Path, ...]) -> Problem:
+    located = _PROTOC_LINE.match(line.strip())
+    if not located:
+        return Problem(file="protoc", message=line.strip(), hint=_RENDERED_HINT)
+    name = located["file"]
+    if Path(name).is_absolute() and Path(name).is_relative_to(proto_dir):  # protoc prefixes its include folder
+        name = Path(name).relative_to(proto_dir).as_posix()
+    given = next((root / name for root in contract_roots if (root / name).is_file()), None)
+    return Problem(
+        file=str(given) if given else f"{name} (generated)",
+        line=int(located["line"] or 0),
+        column=int(located["column"] or 0),
+        message=f"protoc: {located['what']}",
+        hint=_GIVEN_HINT if given else _RENDERED_HINT,
+    )
+
+
+def check_stub_versions(proto_dir: Path) -> None:
+    """The stubs refuse a runtime older than the tools that wrote them: check that the generated
+    project's floors (:mod:`scaffold.render.toolchain`) are not lower than what they check."""
+    toolchain = grpc_toolchain()
+    problems = []
+    for path in sorted(proto_dir.rglob("*_pb2*.py")):
+        text = path.read_text(encoding="utf-8")
+        checks = [(Version(found), toolchain.grpcio, "grpcio") for found in _GRPC_GENERATED.findall(text)]
+        checks += [
+            (Version(".".join(parts)), toolchain.protobuf, "protobuf") for parts in _PROTOBUF_GENCODE.findall(text)
+        ]
+        for needed, floor, package in checks:
+            if needed > floor:
+                problems.append(
+                    Problem(
+                        file=f"{path.relative_to(proto_dir).as_posix()} (generated)",
+                        message=f"the stubs need {package}>={needed}; the generated project allows {package}>={floor}",
+                        hint="the installed grpcio-tools declares less than its output needs; reinstall scaffold "
+                        "with its pinned grpcio-tools (pip install --force-reinstall scaffold-services)",
+                    )
+                )
+    if problems:
+        raise StubVersionMismatch(problems)

@@ -6,27 +6,53 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
+from scaffold.errors import GenerationFailed, Problem
 from scaffold.render.templates import template_dir
+from scaffold.render.toolchain import grpc_toolchain
 
 
-def render_service(service: dict[str, Any], destination: Path) -> None:
+class RenderFailed(GenerationFailed):
+    """copier or Jinja could not render a template with what the plan gave it."""
+
+
+def render_service(service: dict[str, Any], destination: Path, spec_file: str = "") -> None:
     """Render ``service`` (a slice from :func:`scaffold.plan.services.service_slices`) into ``destination``."""
     import copier
 
-    template = str(template_dir("service"))
-    with warnings.catch_warnings():
-        # copier warns that a plain template folder has no VCS tags; versioned templates come with updates.
-        warnings.simplefilter("ignore")
-        copier.run_copy(
-            template,
-            str(destination),
-            data={"service": service},
-            defaults=True,
-            overwrite=True,
-            quiet=True,
-            unsafe=False,
-            # The bundled template is trusted, and only it: its one unsafe feature is the Jinja
-            # extension of scaffold.render.filters. This also keeps a user's copier settings
-            # (defaults, trust) out of generation, so output depends on the spec alone.
-            settings=copier.Settings(defaults={}, trust=[template]),
-        )
+    template = template_dir("service")
+    data = {"service": service, "toolchain": grpc_toolchain().requirements()}
+    try:
+        with warnings.catch_warnings():
+            # copier warns that a plain template folder has no VCS tags; versioned templates come with updates.
+            warnings.simplefilter("ignore")
+            copier.run_copy(
+                str(template),
+                str(destination),
+                data=data,
+                defaults=True,
+                overwrite=True,
+                quiet=True,
+                unsafe=False,
+                # The bundled template is trusted, and only it: its one unsafe feature is the Jinja
+                # extension of scaffold.render.filters. This also keeps a user's copier settings
+                # (defaults, trust) out of generation, so output depends on the spec alone.
+                settings=copier.Settings(defaults={}, trust=[str(template)]),
+            )
+    except Exception as exc:
+        raise RenderFailed([render_problem(exc, spec_file, f"services.{service['name']}", template)]) from exc
+
+
+def render_problem(exc: Exception, spec_file: str, field: str, template: Path) -> Problem:
+    """Where a template failed (the template's file and line when Jinja knows them) and what to do."""
+    where = ""
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+        where = f" ({exc.filename}, line {exc.lineno})"
+    detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+    return Problem(
+        file=spec_file,
+        field=field,
+        message=f"cannot render the template {template.name}{where}: {type(exc).__name__}: {detail}",
+        hint="a bug in scaffold's templates or in the plan they were given; report it with the spec",
+    )
