@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import click
 
-from scaffold.plan.defaults import DEFAULTS
+from scaffold.plan.defaults import DEFAULTS, schedule_text, value
 from scaffold.plan.model import Finding, Plan, PlannedInteraction
 from scaffold.plan.rules import RULES
 
@@ -115,4 +115,5 @@ def explain_text() -> str:
             [[d.ref, _value(d.value), d.source] for d in DEFAULTS],
         )
     )
+    out += ["", f"Webhook send schedule: {schedule_text(value('webhook', 'send_schedule_s', 'outbound'))}."]
     return "\n".join(out)

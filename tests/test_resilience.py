@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from scaffold.plan.defaults import DEFAULTS, lookup, value
+from scaffold.plan.defaults import DEFAULTS, lookup, schedule_text, value
 from scaffold.plan.engine import build_plan
 from scaffold.plan.model import Finding, Plan
 from scaffold.plan.resilience import APPLICABLE, backoff_worst_ms
@@ -15,6 +15,7 @@ from scaffold.spec.load import resolve
 from scaffold.spec.model import USE_CASES, ResilienceOverrides
 from scaffold.spec.yaml_source import Source
 
+ROOT = Path(__file__).resolve().parent.parent
 OBJECT = {"schema": {"type": "object"}}
 GET = {"method": "GET", "path": "/x"}
 
@@ -286,6 +287,21 @@ def test_webhook_outbound() -> None:
     assert v["send_schedule_s"] == [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
     assert v["disable_on_410"] is True
     assert "ack_within_ms" not in v
+
+
+def test_webhook_schedule_is_one_immediate_attempt_then_the_retries() -> None:
+    schedule = value("webhook", "send_schedule_s", "outbound")
+    assert schedule[0] == 0 and all(delay > 0 for delay in schedule[1:])
+    assert schedule_text([0, 5, 300]) == (
+        "3 attempts: at once, then waits of 5 s and 5 min between attempts (5 min 5 s from the first attempt to the last)"
+    )
+    assert schedule_text([60]) == "1 attempt: after 1 min"
+    assert "(75 h 35 min 5 s from the first attempt to the last)" in schedule_text(schedule)
+
+
+def test_docs_state_the_planned_webhook_schedule() -> None:
+    readme = " ".join((ROOT / "specs" / "README.md").read_text(encoding="utf-8").split())
+    assert schedule_text(value("webhook", "send_schedule_s", "outbound")) in readme
 
 
 # -- overrides --------------------------------------------------------------------------------------

@@ -188,3 +188,22 @@ def lookup(pattern: str, key: str, variant: str = "") -> Default:
 
 def value(pattern: str, key: str, variant: str = "") -> Any:
     return lookup(pattern, key, variant).value
+
+
+def _duration(seconds: int) -> str:
+    parts = [(seconds // 3600, "h"), (seconds % 3600 // 60, "min"), (seconds % 60, "s")]
+    return " ".join(f"{amount} {unit}" for amount, unit in parts if amount) or "0 s"
+
+
+def schedule_text(schedule_s: list[int]) -> str:
+    """A webhook send schedule in words, e.g. "3 attempts: at once, then waits of 5 s and 5 min between
+    attempts (5 min 5 s from the first attempt to the last)"; docs are written from this, not by hand."""
+    first, *retries = schedule_s
+    start = "at once" if first == 0 else f"after {_duration(first)}"
+    count = f"{len(schedule_s)} attempt{'s' * (len(schedule_s) != 1)}"
+    if not retries:
+        return f"{count}: {start}"
+    waits = [_duration(delay) for delay in retries]
+    listed = waits[0] if len(waits) == 1 else f"{', '.join(waits[:-1])} and {waits[-1]}"
+    span = _duration(sum(retries))
+    return f"{count}: {start}, then waits of {listed} between attempts ({span} from the first attempt to the last)"

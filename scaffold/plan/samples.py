@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
+import referencing.exceptions
+
 # Examples are written into generated source: a `minItems: 1000000000` must be an error, not a
 # generator that fills the memory. The budget counts characters of text and items of lists and
 # objects, so nested minimums that multiply up are caught too.
@@ -99,3 +102,15 @@ class _Sampler:
         if kind == "boolean":
             return True
         return None
+
+
+def counterexample(schema: Any) -> tuple[bool, Any]:
+    """(True, a small value the schema refuses), or (False, None) when it accepts all of them."""
+    try:
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        for candidate in ([], "", 0, {}, None):
+            if not validator.is_valid(candidate):
+                return True, candidate
+    except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable, RecursionError):
+        pass  # a schema the validator cannot use: generated tests then skip the negative case
+    return False, None

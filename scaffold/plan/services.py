@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__, names
-from scaffold.plan.defaults import lookup
+from scaffold.plan.defaults import lookup, schedule_text
 from scaffold.plan.model import Plan, PlannedInteraction
 from scaffold.plan.proto import proto_model
-from scaffold.plan.samples import sample
+from scaffold.plan.samples import counterexample, sample
 from scaffold.spec.resolved import Endpoint, LoadedSpec, OperationDef
 
 # The settings each kind of link exposes in a generated service, with their Python types.
@@ -47,8 +47,8 @@ SETTINGS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("breaker_recovery_ms", "PositiveMs"),
         ("concurrency_limit", "Count"),
     ),
-    "webhook-inbound": (("tolerance_s", "ToleranceS"), ("dedupe_ttl_s", "PositiveS")),
-    "webhook-outbound": (("attempt_timeout_ms", "PositiveMs"), ("send_schedule_s", "tuple[int, ...]")),
+    "webhook-inbound": (("tolerance_s", "PositiveS"), ("dedupe_ttl_s", "PositiveS")),
+    "webhook-outbound": (("attempt_timeout_ms", "PositiveMs"), ("send_schedule_s", "Schedule")),
 }
 
 # gRPC methods always carry a message; operations without one get this empty message.
@@ -386,6 +386,8 @@ def _clients(
 def _webhook(spec: LoadedSpec, p: PlannedInteraction, inbound: bool) -> dict[str, Any]:
     peer = p.from_ if inbound else p.to
     message = p.message or ""
+    schema = spec.messages[message].schema if message in spec.messages else {}
+    refusable, invalid = counterexample(schema)
     return {
         "id": p.id,
         "peer": peer,
@@ -401,7 +403,10 @@ def _webhook(spec: LoadedSpec, p: PlannedInteraction, inbound: bool) -> dict[str
         "class_name": f"{names.pascal(peer)}{names.pascal(message)}Webhooks",
         "attribute": f"{names.snake(peer)}_{names.snake(message)}_webhooks",
         "resilience": p.resilience,
-        "sample_py": repr(sample(spec.messages[message].schema) if message in spec.messages else {}),
+        "sample_py": repr(sample(schema)),
+        "schedule_text": "" if inbound else schedule_text(p.resilience["send_schedule_s"]),
+        # A body the receiver must refuse with 400, or None when the schema accepts anything small.
+        "invalid_sample_py": repr(invalid) if refusable else None,
     }
 
 
