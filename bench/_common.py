@@ -26,6 +26,34 @@ SCAFFOLD = str(Path(PYTHON).with_name("scaffold"))
 GUIDE = ROOT / "specs" / "examples" / "guide.yaml"
 HOST = "127.0.0.1"  # every byte of traffic stays on loopback
 
+# A gateway that calls user-service's GetUser over REST: the same messages and path as the guide, so
+# its generated typed client `UserServiceClient.get_user` can call the guide's user-service.
+GATEWAY_SPEC = """\
+version: 1
+name: benchrest
+description: A gateway that calls user-service's GetUser over REST (same messages and path as the guide).
+messages:
+  GetUserRequest:
+    schema: {type: object, properties: {user_id: {type: integer}}, required: [user_id]}
+  User:
+    schema:
+      type: object
+      properties: {user_id: {type: integer}, name: {type: string}, email: {type: string}}
+      required: [user_id, name, email]
+services:
+  gateway:
+    operations:
+      GetProfile: {request: GetUserRequest, response: User, http: {method: GET, path: "/profiles/{user_id}"}}
+  user-service:
+    operations:
+      GetUser: {request: GetUserRequest, response: User, http: {method: GET, path: "/users/{user_id}"}}
+externals:
+  web-app: {kind: client}
+interactions:
+  - {from: web-app, to: gateway, use_case: user-facing, operation: GetProfile}
+  - {from: gateway, to: user-service, use_case: user-facing, operation: GetUser, within: GetProfile}
+"""
+
 KEY_PACKAGES = (
     "scaffold-services",
     "copier",
@@ -53,7 +81,7 @@ def machine() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    for optional in ("uvloop", "httptools"):
+    for optional in ("uvloop", "httptools", "orjson"):
         try:
             versions[optional] = metadata.version(optional)
         except metadata.PackageNotFoundError:
@@ -90,23 +118,40 @@ def add_src(service_dir: Path) -> None:
 @contextlib.contextmanager
 def service_process(service_dir: Path, module: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """Run `python -m MODULE` of a generated service (its own __main__, as shipped) and stop it after."""
-    full_env = {**os.environ, **env, "PYTHONPATH": str(service_dir / "src")}
-    proc = subprocess.Popen(
-        [PYTHON, "-m", module],
-        cwd=service_dir,
-        env=full_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with process([PYTHON, "-m", module], cwd=service_dir, env={**env, "PYTHONPATH": str(service_dir / "src")}) as proc:
         yield proc
-    finally:
-        proc.terminate()
+
+
+@contextlib.contextmanager
+def process(
+    command: list[str], *, env: dict[str, str], cwd: Path | None = None, pipes: bool = False, log: Path | None = None
+) -> Iterator[subprocess.Popen[Any]]:
+    """Run a command with extra environment variables and stop it after; `pipes` gives it text stdin
+    and stdout to talk to. stderr goes to `log` or is discarded (access logs must not fill a pipe)."""
+    with contextlib.ExitStack() as stack:
+        stderr = stack.enter_context(log.open("wb")) if log else subprocess.DEVNULL
+        proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if pipes else subprocess.DEVNULL,
+            stderr=stderr,
+            text=pipes,
+        )
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+            yield proc
+        finally:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def wait_http(port: int, path: str = "/healthz", timeout_s: float = 30.0) -> None:

@@ -9,7 +9,7 @@ python="${PYTHON:-$root/.venv/bin/python}"
 mkdir -p "$here/results"
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(bench_rest_client bench_grpc_client bench_wire bench_generate bench_checks)
+  names=(bench_rest_service bench_rest_client bench_grpc_client bench_wire bench_generate bench_checks)
 fi
 for name in "${names[@]}"; do
   echo "=== $name ($(date +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
