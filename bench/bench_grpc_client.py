@@ -57,7 +57,6 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         client = OrderServiceClient(settings)
         policy = client._policies["create_order"]  # the planned policy of the link, as the client uses it
         options = client._options
-        link = settings.links.user_service_to_order_service_create_order
 
         raw_channel = grpc.aio.insecure_channel(target)
         raw_stub = pb_grpc.OrderServiceStub(raw_channel)
@@ -65,12 +64,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         conf_stub = pb_grpc.OrderServiceStub(conf_channel)
         caller_channel = grpc.aio.insecure_channel(target, options=options)
         caller_stub = pb_grpc.OrderServiceStub(caller_channel)
-        caller = ResilientGrpcCaller(
-            name="order-service",
-            breaker_failure_threshold=link.breaker_failure_threshold,
-            breaker_recovery_s=link.breaker_recovery_ms / 1000,
-            concurrency_limit=link.concurrency_limit,
-        )
+        caller = ResilientGrpcCaller(name="order-service")  # guards from the policy, one set per link
         timeout = policy.total_timeout_s
 
         def pb_request() -> Any:
