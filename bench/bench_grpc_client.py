@@ -9,6 +9,9 @@ sequentially, each over its own channel (one reused HTTP/2 connection):
 - raw_configured the same stub call on a channel with the generated channel options (service config
                  with retries enabled and retry throttling, keepalive) and timeout=<planned deadline>:
                  what grpc core itself adds for the generated configuration
+- raw_timeout    the raw stub call with timeout=<planned deadline> (no channel options)
+- caller_cm      caller as it was before its fast path: the same guards entered through their
+                 generator-based context managers (bulkhead.slot(), breaker.guard())
 - caller         the generated runtime: ResilientGrpcCaller.unary (deadline, breaker, bulkhead) around the
                  stub on the generated channel, with the planned policy of the link
 - client         the generated user-service's OrderServiceClient.create_order(models.CreateOrderRequest):
@@ -76,15 +79,33 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         async def call_configured() -> Any:
             return await conf_stub.CreateOrder(pb_request(), timeout=timeout)
 
+        async def call_raw_timeout() -> Any:
+            return await raw_stub.CreateOrder(pb_request(), timeout=timeout)
+
         async def call_caller() -> Any:
             return await caller.unary(caller_stub.CreateOrder, pb_request(), policy)
+
+        from user_service.generated.runtime.grpc import _breaker_outcome, _unary_timeout
+
+        async def call_caller_cm() -> Any:  # the previous unary path: the guards' context managers
+            breaker, bulkhead = caller._guards_of(policy)
+            call_timeout, caller_bound = _unary_timeout(policy)
+            with bulkhead.slot(), breaker.guard(lambda exc: _breaker_outcome(exc, caller_bound=caller_bound)):
+                return await caller_stub.CreateOrder(pb_request(), timeout=call_timeout)
 
         async def call_client() -> Any:
             return await client.create_order(
                 models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
             )
 
-        candidates = {"raw": call_raw, "raw_configured": call_configured, "caller": call_caller, "client": call_client}
+        candidates = {
+            "raw": call_raw,
+            "raw_timeout": call_raw_timeout,
+            "raw_configured": call_configured,
+            "caller": call_caller,
+            "caller_cm": call_caller_cm,
+            "client": call_client,
+        }
         assert (await call_raw()).order_id == 1 and (await call_client()).order_id == 1
         t0 = time.monotonic()
         result = await c.interleaved_latency(
@@ -180,9 +201,12 @@ async def conversion_costs() -> dict[str, float]:
     async def direct_from_pb() -> Any:
         return models.Order(order_id=reply.order_id, user_id=reply.user_id, status=reply.status, total=reply.total)
 
+    old_to_pb, old_from_pb = _previous_conversion(request, reply, models.Order, pb.CreateOrderRequest)
     res = await c.interleaved_latency(
         {
             "build pb request": build_pb,
+            "previous model_to_message (descriptor attributes read per call)": old_to_pb,
+            "previous message_to_model (descriptor attributes read per call)": old_from_pb,
             "build pydantic request": build_model,
             "model_to_message (model_dump + descriptor build)": to_pb,
             "message_to_model (descriptor read + model_validate)": from_pb,
@@ -194,6 +218,51 @@ async def conversion_costs() -> dict[str, float]:
         warmup=200,
     )
     return {name: round(c.summary(v)["p50"], 2) for name, v in res["samples"].items()}
+
+
+def _previous_conversion(request: Any, reply: Any, model_type: Any, message_type: Any) -> tuple[Any, Any]:
+    """The plain-message conversion as runtime/messages.py did it before it kept a plan per
+    descriptor: the same walk, reading the descriptor's attributes on every call."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    def repeated(field: Any) -> bool:
+        is_repeated = getattr(field, "is_repeated", None)
+        return bool(is_repeated) if is_repeated is not None else field.label == FieldDescriptor.LABEL_REPEATED
+
+    def kwargs(data: Any, descriptor: Any) -> dict[str, Any]:
+        fields = {f.json_name: f for f in descriptor.fields} | {f.name: f for f in descriptor.fields}
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            field = fields[key]
+            if value is None:
+                continue
+            sub = field.message_type
+            if sub is not None:
+                value = [kwargs(v, sub) for v in value] if repeated(field) else kwargs(value, sub)
+            out[field.name] = value
+        return out
+
+    def read(message: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for field in message.DESCRIPTOR.fields:
+            value = getattr(message, field.name)
+            if repeated(field):
+                out[field.json_name] = [read(v) for v in value] if field.message_type else list(value)
+            elif field.message_type is not None or field.has_presence:
+                if message.HasField(field.name):
+                    out[field.json_name] = read(value) if field.message_type else value
+            else:
+                out[field.json_name] = value
+        return out
+
+    async def to_pb() -> Any:
+        data = request.model_dump(mode="json", by_alias=True)
+        return message_type(**kwargs(data, message_type.DESCRIPTOR))
+
+    async def from_pb() -> Any:
+        return model_type.model_validate(read(reply))
+
+    return to_pb, from_pb
 
 
 def main() -> None:
