@@ -16,12 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "specs" / "examples"
 # Specs whose plan is clean enough to generate (the marketplace example is full of errors on purpose):
 # the examples, a fixture of the shapes they do not cover, and one of text that must stay text.
-GENERATABLE = ["guide", "contracts", "edge", "hostile"]
+GENERATABLE = ["guide", "contracts", "edge", "hostile", "two-clients"]
 SPECS = {
     "guide": EXAMPLES / "guide.yaml",
     "contracts": EXAMPLES / "contracts.yaml",
     "edge": ROOT / "tests" / "fixtures" / "edge" / "edge.yaml",
     "hostile": ROOT / "tests" / "fixtures" / "hostile" / "hostile.yaml",
+    "two-clients": ROOT / "tests" / "fixtures" / "hostile" / "rest-and-grpc-to-one-service.yaml",
 }
 
 

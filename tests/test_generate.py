@@ -152,3 +152,16 @@ def test_an_unwritable_output_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert "cannot write" in result.output
     assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_rest_and_grpc_clients_of_one_service_are_named_apart(tmp_path: Path) -> None:
+    spec = Path(__file__).parent / "fixtures" / "hostile" / "rest-and-grpc-to-one-service.yaml"
+    result = CliRunner().invoke(main, ["generate", str(spec), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    generated = tmp_path / "out" / "user-service" / "src" / "user_service" / "generated"
+    tree = ast.parse((generated / "clients.py").read_text(encoding="utf-8"))
+    classes = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+    assert len(classes) == len(set(classes)), classes
+    assert {"OrderServiceRestClient", "OrderServiceGrpcClient"} <= set(classes)
+    settings = (generated / "settings.py").read_text(encoding="utf-8")
+    assert "order_service_rest_url: str" in settings and "order_service_grpc_target: str" in settings

@@ -100,8 +100,10 @@ def _slice(
         "operations": [_operation(spec, op) for op in _unique(rest_ops + grpc_ops)],
         "rest_operations": [_rest_operation(spec, op) for op in rest_ops],
         "grpc": grpc,
-        "rest_clients": _clients(spec, outbound, "rest", ports, grpc_exposed),
-        "grpc_clients": _clients(spec, outbound, "grpc", ports, grpc_exposed),
+        **_distinct_clients(
+            _clients(spec, outbound, "rest", ports, grpc_exposed),
+            _clients(spec, outbound, "grpc", ports, grpc_exposed),
+        ),
         "webhooks_in": [_webhook(spec, p, inbound=True) for p in inbound if p.pattern == "webhook"],
         "webhooks_out": [_webhook(spec, p, inbound=False) for p in outbound if p.pattern == "webhook"],
         "publishes": [_async_link(p) for p in outbound if p.pattern in ("queue", "stream")],
@@ -381,6 +383,18 @@ def _clients(
             client.update(_proto_identity(spec, target, grpc_exposed[target_name]))
         out.append(client)
     return out
+
+
+def _distinct_clients(rest: list[dict[str, Any]], grpc: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """A service called over both REST and gRPC (an override beside planned links) gets two
+    clients: name them apart, or one class, attribute and setting would shadow the other."""
+    both = {c["target"] for c in rest} & {c["target"] for c in grpc}
+    for clients, transport in ((rest, "rest"), (grpc, "grpc")):
+        for client in clients:
+            if client["target"] in both:
+                client["snake"] = f"{names.snake(client['target'])}_{transport}"
+                client["class_name"] = f"{names.pascal(client['target'])}{transport.capitalize()}Client"
+    return {"rest_clients": rest, "grpc_clients": grpc}
 
 
 def _webhook(spec: LoadedSpec, p: PlannedInteraction, inbound: bool) -> dict[str, Any]:
