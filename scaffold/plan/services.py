@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__, names
-from scaffold.plan.defaults import lookup, schedule_text
+from scaffold.plan.defaults import lookup, schedule_text, value
 from scaffold.plan.model import Plan, PlannedInteraction
 from scaffold.plan.proto import proto_model
 from scaffold.plan.samples import counterexample, sample
@@ -99,6 +99,12 @@ def _slice(
         "env_prefix": package.upper() + "_",
         "operations": [_operation(spec, op) for op in _unique(rest_ops + grpc_ops)],
         "rest_operations": [_rest_operation(spec, op) for op in rest_ops],
+        # Non-idempotent REST operations replay their reply for a retried Idempotency-Key.
+        "idempotency": (
+            {"ttl_s": value("rest", "idempotency_key_ttl_s")}
+            if any(not op.idempotent for op in rest_ops)
+            else None
+        ),
         "grpc": grpc,
         **_distinct_clients(
             _clients(spec, outbound, "rest", ports, grpc_exposed),
@@ -257,6 +263,7 @@ def _rest_operation(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
         "response": op.response,
         "idempotent": op.idempotent,
         "sample_request_py": repr(sample(schema)) if op.request else "None",
+        "sample_response_py": repr(sample(_schema_of(spec, op.response))) if op.response else "None",
     }
 
 
