@@ -19,7 +19,13 @@ KEY_VALUES = {
         "idempotency_key",
         "breaker_failure_threshold",
     ),
-    "grpc": ("total_timeout_ms", "max_attempts", "retryable_status_codes", "breaker_failure_threshold"),
+    "grpc": (
+        "total_timeout_ms",
+        "stream_idle_timeout_ms",
+        "max_attempts",
+        "retryable_status_codes",
+        "breaker_failure_threshold",
+    ),
     "queue": ("queue", "prefetch", "delivery_limit", "dead_letter_queue"),
     "stream": ("topic", "partition_key", "consumer_group", "dead_letter_topic"),
     "webhook": ("direction", "tolerance_s", "dedupe_on"),
@@ -28,6 +34,7 @@ KEY_VALUES = {
 SHORT = {
     "attempt_timeout_ms": "attempt",
     "total_timeout_ms": "total",
+    "stream_idle_timeout_ms": "idle",
     "max_attempts": "tries",
     "idempotency_key": "idem-key",
     "breaker_failure_threshold": "breaker",

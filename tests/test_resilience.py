@@ -88,7 +88,9 @@ def test_user_facing_rest_defaults() -> None:
 def test_user_facing_never_defaults_to_30_seconds() -> None:
     # The guide: 30 s is too long for a user. Every default a user-facing link can get is far below.
     for pattern in ("rest", "grpc"):
-        for key in {d.key for d in DEFAULTS if d.pattern == pattern and d.key.endswith("timeout_ms")}:
+        # A stream's idle timeout is no wait for an answer: a user watching a stream sees every message.
+        waits = {d.key for d in DEFAULTS if d.pattern == pattern and d.key.endswith("timeout_ms")}
+        for key in waits - {"stream_idle_timeout_ms"}:
             assert lookup(pattern, key, "user-facing").value <= 3000, (pattern, key)
     assert value("rest", "attempt_timeout_ms", "user-facing") == 1000
     assert value("rest", "total_timeout_ms", "user-facing") == 3000
@@ -176,6 +178,25 @@ def test_grpc_interaction_idempotent_overrides_the_operation() -> None:
 def test_idempotency_key_only_for_post_and_patch() -> None:
     v = one(link("a", "b", what="Other", idempotent=False))
     assert (v["method"], v["idempotency_key"], v["max_attempts"]) == ("GET", False, 1)
+
+
+def test_grpc_streams_get_an_idle_timeout_instead_of_a_deadline() -> None:
+    streaming = {"Watch": {"streaming": "server"}}
+    services = {name: {"operations": {**BASE["services"][name]["operations"], **streaming}} for name in "abcd"}
+    p = plan(link("a", "b", what="Watch", performance_critical=True), link("b", "c", within="Watch"), services=services)
+    watch, inner = values(p, "a-to-b-watch"), values(p, "b-to-c-get")
+    assert "total_timeout_ms" not in watch
+    assert watch["stream_idle_timeout_ms"] == 300000
+    assert inner["total_timeout_ms"] == 3000, "a stream's callee gets its own deadline, not a share of none"
+    assert not [f for f in p.findings if f.rule in ("timeout-budget", "timeout-order")]
+
+
+def test_a_deadline_on_a_stream_is_refused() -> None:
+    streaming = {"Watch": {"streaming": "server"}}
+    services = {name: {"operations": {**BASE["services"][name]["operations"], **streaming}} for name in "abcd"}
+    given = {"total_timeout_ms": 2700}
+    p = plan(link("a", "b", what="Watch", performance_critical=True, resilience=given), services=services)
+    assert only_finding(p, "resilience-override").message.startswith("`resilience.total_timeout_ms` does not apply")
 
 
 def test_grpc_idempotent_adds_aborted() -> None:
@@ -491,9 +512,34 @@ def test_the_smallest_cap_of_several_callers_wins() -> None:
     assert values(p, "b-to-d-get")["total_timeout_ms"] == min(2700, 1000) * 9 // 10 == 900
 
 
-def test_a_cap_above_the_default_leaves_the_default() -> None:
-    p = plan(link("web", "a", latency_budget_ms=20000), link("a", "b", within="Get"))
-    assert values(p, "a-to-b-get")["total_timeout_ms"] == 3000
+def test_a_budget_flows_down_the_chain() -> None:
+    """A 10 s budget at the edge gives the hops below it 10 s to share, not their 3 s defaults."""
+    p = plan(link("web", "a", latency_budget_ms=10000), link("a", "b", within="Get"), link("b", "c", within="Get"))
+    top, middle, bottom = (values(p, i) for i in ("web-to-a-get", "a-to-b-get", "b-to-c-get"))
+    assert top["total_timeout_ms"] == 10000
+    assert middle["total_timeout_ms"] == 10000 * 9 // 10 == 9000
+    assert bottom["total_timeout_ms"] == 9000 * 9 // 10 == 8100
+    assert bottom["attempt_timeout_ms"] == (8100 - 300) // 3, "shared out among its attempts"
+    assert not [f for f in p.findings if f.rule == "timeout-budget"]
+
+
+def test_a_default_above_the_callee_default_leaves_the_callee_default() -> None:
+    """Without a budget on purpose, a caller's longer default (5 s for `other`) only ever lowers."""
+    p = plan(link("a", "b", "background", pattern="rest", reason="r"), link("b", "c", within="Get"))
+    assert values(p, "a-to-b-get")["attempt_timeout_ms"] > 3000 / 0.9
+    assert values(p, "b-to-c-get")["total_timeout_ms"] == 3000
+
+
+def test_a_tighter_default_caller_still_caps_a_budgeted_one() -> None:
+    p = plan(
+        link("web", "a", latency_budget_ms=10000),
+        link("a", "b", within="Get"),
+        link("c", "b", "high-throughput-internal"),
+        link("b", "d", within="Get"),
+    )
+    fast = values(p, "c-to-b-get")
+    per_attempt = fast.get("attempt_timeout_ms", fast["total_timeout_ms"])
+    assert values(p, "b-to-d-get")["total_timeout_ms"] == min(3000, per_attempt * 9 // 10) < 9000
 
 
 # -- retries at one layer ---------------------------------------------------------------------------

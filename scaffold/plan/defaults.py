@@ -46,6 +46,10 @@ S_GRPC_CODES = (
     "gRPC status code guide: retry UNAVAILABLE and ABORTED, but 'it is not always safe to retry non-idempotent "
     "operations'; gRPC proposal A6: calls that never reached the server are retried transparently anyway"
 )
+S_STREAM_IDLE = (
+    "Envoy HttpConnectionManager stream_idle_timeout: 5 min without activity ends a stream; a stream gets no "
+    "deadline of its own, a unary deadline would end every long-lived stream"
+)
 S_GRPC_THROTTLE = "gRPC proposal A6 retryThrottling: maxTokens 10, tokenRatio 0.1"
 S_RMQ_QUORUM = "RabbitMQ quorum queues docs: replicated, poison-message handling with x-delivery-limit"
 S_RMQ_LIMIT = "RabbitMQ 4 default delivery-limit 20; 3.10 has none, so it is always set explicitly"
@@ -109,6 +113,7 @@ DEFAULTS: tuple[Default, ...] = (
     Default("grpc", "backoff_multiplier", 2, S_BACKOFF),
     Default("grpc", "retryable_status_codes", [], S_GRPC_CODES, "not idempotent"),
     Default("grpc", "retryable_status_codes", ["UNAVAILABLE", "ABORTED"], S_GRPC_CODES, "idempotent"),
+    Default("grpc", "stream_idle_timeout_ms", 300000, S_STREAM_IDLE),
     Default("grpc", "retry_throttling_max_tokens", 10, S_GRPC_THROTTLE),
     Default("grpc", "retry_throttling_token_ratio", 0.1, S_GRPC_THROTTLE),
     Default("grpc", "breaker_failure_threshold", 5, S_BREAKER_THRESHOLD),

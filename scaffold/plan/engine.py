@@ -16,7 +16,7 @@ from scaffold import names
 from scaffold.plan.callgraph import SYNC, CallGraph
 from scaffold.plan.checks import run_checks
 from scaffold.plan.model import Plan, PlannedInteraction
-from scaffold.plan.resilience import Link, settings
+from scaffold.plan.resilience import Cap, Link, chosen_on_purpose, settings
 from scaffold.plan.rules import decide
 from scaffold.spec.load import interaction_id
 from scaffold.spec.resolved import LoadedSpec
@@ -108,9 +108,14 @@ def _fit(links: list[tuple[Link, Any]]) -> dict[str, dict[str, Any]]:
     by_id = {link.id: link for link in graph.links}
     ready = deque(link for link in graph.links if waiting[link.id] == 0)
 
+    on_purpose: set[str] = set()
+
     def fit(link: Link) -> None:
         fitted = [c for c in callers[link.id] if c.id in done]
-        done[link.id] = settings(link, _cap(graph, fitted, done))
+        cap = _cap(graph, fitted, done, on_purpose)
+        done[link.id] = settings(link, cap)
+        if chosen_on_purpose(link, done[link.id], cap):
+            on_purpose.add(link.id)
         del pending[link.id]
         for n in called_by.get(link.id, []):
             waiting[n.id] -= 1
@@ -130,11 +135,16 @@ def _fit(links: list[tuple[Link, Any]]) -> dict[str, dict[str, Any]]:
     return done
 
 
-def _cap(graph: CallGraph, callers: list[Link], done: dict[str, dict[str, Any]]) -> int | None:
-    caps = []
+def _cap(graph: CallGraph, callers: list[Link], done: dict[str, dict[str, Any]], on_purpose: set[str]) -> Cap | None:
+    defaults, budgets = [], []
     for caller in callers:
         values = done[caller.id]
-        per_attempt = values.get("attempt_timeout_ms", values["total_timeout_ms"])
+        per_attempt = values.get("attempt_timeout_ms", values.get("total_timeout_ms"))
+        if per_attempt is None:
+            continue  # a stream: no deadline of its own to share out
         siblings = graph.after(caller)
-        caps.append(int(per_attempt * BUDGET_HEADROOM) // max(1, len(siblings)))
-    return min(caps) if caps else None
+        share = int(per_attempt * BUDGET_HEADROOM) // max(1, len(siblings))
+        (budgets if caller.id in on_purpose else defaults).append(share)
+    if not defaults and not budgets:
+        return None
+    return Cap(min(defaults) if defaults else None, min(budgets) if budgets else None)

@@ -83,10 +83,31 @@ def backoff_worst_ms(attempts: int, initial: int, cap: int, multiplier: int = 2)
     return sum(min(cap, initial * multiplier**n) for n in range(max(0, attempts - 1)))
 
 
-def settings(link: Link, total_cap_ms: int | None = None) -> dict[str, Any]:
-    """Settings for ``link``; ``total_cap_ms`` is the budget left by callers upstream, if any."""
+@dataclass(frozen=True)
+class Cap:
+    """The time callers upstream leave a link, per attempt of theirs, less headroom.
+
+    ``default_ms`` comes from callers on default timeouts: it only lowers this link's own default.
+    ``budget_ms`` comes from callers whose time was chosen on purpose (a latency budget or a total
+    timeout override, or inherited from one): it becomes this link's total, so a budget flows down
+    the chain instead of stopping at the first hop.
+    """
+
+    default_ms: int | None = None
+    budget_ms: int | None = None
+
+
+def settings(link: Link, cap: Cap | None = None) -> dict[str, Any]:
+    """Settings for ``link``; ``cap`` is the time left by callers upstream, if any."""
     build = {"rest": _rest, "grpc": _grpc, "queue": _queue, "stream": _stream, "webhook": _webhook}
-    return build[link.pattern](link, total_cap_ms)
+    return build[link.pattern](link, cap)
+
+
+def chosen_on_purpose(link: Link, values: dict[str, Any], cap: Cap | None) -> bool:
+    """Whether the link's total timeout was chosen on purpose, by its own spec or by a budget above."""
+    if "total_timeout_ms" in link.overrides or link.inter.latency_budget_ms is not None:
+        return True
+    return cap is not None and cap.budget_ms is not None and values.get("total_timeout_ms") == max(1, cap.budget_ms)
 
 
 def _default_attempts(link: Link, pattern: str, retry_safe: bool) -> int:
@@ -96,21 +117,30 @@ def _default_attempts(link: Link, pattern: str, retry_safe: bool) -> int:
 
 
 def _timeouts(
-    link: Link, pattern: str, attempts: int, initial: int, cap: int, total_cap_ms: int | None
+    link: Link, pattern: str, attempts: int, initial: int, cap: int, upstream: Cap | None
 ) -> tuple[int, int]:
-    """Total and per-attempt timeout: overrides win, then the latency budget, then defaults."""
+    """Total and per-attempt timeout: overrides win, then the latency budget, then a budget flowing
+    down from the callers, then defaults (lowered to what the callers leave)."""
     given = link.overrides
     budget = link.inter.latency_budget_ms
     total = given.get("total_timeout_ms") or budget or value(pattern, "total_timeout_ms", link.variant)
-    if "total_timeout_ms" not in given and budget is None and total_cap_ms is not None:
-        total = max(1, min(total, total_cap_ms))
+    flows = False
+    if "total_timeout_ms" not in given and budget is None and upstream is not None:
+        candidates = []
+        if upstream.default_ms is not None:
+            candidates.append(min(total, upstream.default_ms))
+        if upstream.budget_ms is not None:
+            candidates.append(upstream.budget_ms)
+        if candidates:
+            total = max(1, min(candidates))
+            flows = upstream.budget_ms is not None and total == max(1, upstream.budget_ms)
     if pattern == "grpc":
         return total, total  # a gRPC deadline covers every attempt
     derived = max(1, (total - backoff_worst_ms(attempts, initial, cap)) // attempts)
     attempt = given.get("attempt_timeout_ms")
     if attempt is None:
         # A total that was set on purpose (override or budget) is shared out among the attempts.
-        chosen = "total_timeout_ms" in given or budget is not None
+        chosen = "total_timeout_ms" in given or budget is not None or flows
         # A hop tried once because its callee retries below spends the callee's retries inside its one
         # attempt: it gets the whole total. (Capping it at the per-attempt default wasted the rest of
         # the total and squeezed every hop below it to 90% of that default, e.g. 200 ms attempts.)
@@ -119,7 +149,7 @@ def _timeouts(
     return total, attempt
 
 
-def _rest(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
+def _rest(link: Link, upstream: Cap | None) -> dict[str, Any]:
     given = link.overrides
     target = link.target
     # The key is defined for POST and PATCH (IETF draft-ietf-httpapi-idempotency-key-header).
@@ -130,7 +160,7 @@ def _rest(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
     attempts = given.get("max_attempts", _default_attempts(link, "rest", retry_safe))
     initial = given.get("backoff_initial_ms", value("rest", "backoff_initial_ms"))
     cap = given.get("backoff_max_ms", value("rest", "backoff_max_ms"))
-    total, attempt = _timeouts(link, "rest", attempts, initial, cap, total_cap_ms)
+    total, attempt = _timeouts(link, "rest", attempts, initial, cap, upstream)
     op = link.op
     values: dict[str, Any] = {
         "method": op.http_method if op else "POST",
@@ -158,7 +188,7 @@ def _rest(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
     return values
 
 
-def _grpc(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
+def _grpc(link: Link, upstream: Cap | None) -> dict[str, Any]:
     given = link.overrides
     # UNAVAILABLE does not prove that the server did nothing (gRPC status code guide: "not always
     # safe to retry non-idempotent operations"); calls that never left the client are retried by
@@ -167,7 +197,7 @@ def _grpc(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
     attempts = given.get("max_attempts", _default_attempts(link, "grpc", retry_safe))
     initial = given.get("backoff_initial_ms", value("grpc", "backoff_initial_ms"))
     cap = given.get("backoff_max_ms", value("grpc", "backoff_max_ms"))
-    total, _ = _timeouts(link, "grpc", attempts, initial, cap, total_cap_ms)
+    total, _ = _timeouts(link, "grpc", attempts, initial, cap, upstream)
     variant = "idempotent" if link.idempotent else "not idempotent"
     values: dict[str, Any] = {
         "service": link.target.proto_service or "",
@@ -190,6 +220,10 @@ def _grpc(link: Link, total_cap_ms: int | None) -> dict[str, Any]:
     }
     if not values["service"]:
         values.pop("service")
+    if values["streaming"] != "none":
+        # A stream lives as long as its consumer wants: bounded by idleness, not by a deadline.
+        del values["total_timeout_ms"]
+        values["stream_idle_timeout_ms"] = value("grpc", "stream_idle_timeout_ms")
     return values
 
 

@@ -47,6 +47,19 @@ SETTINGS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("breaker_recovery_ms", "PositiveMs"),
         ("concurrency_limit", "Count"),
     ),
+    "grpc-stream": (
+        ("stream_idle_timeout_ms", "PositiveMs"),
+        ("max_attempts", "GrpcAttempts"),
+        ("backoff_initial_ms", "PositiveMs"),
+        ("backoff_max_ms", "PositiveMs"),
+        ("backoff_multiplier", "Multiplier"),
+        ("retryable_status_codes", "tuple[str, ...]"),
+        ("retry_throttling_max_tokens", "Count"),
+        ("retry_throttling_token_ratio", "Ratio"),
+        ("breaker_failure_threshold", "Count"),
+        ("breaker_recovery_ms", "PositiveMs"),
+        ("concurrency_limit", "Count"),
+    ),
     "webhook-inbound": (("tolerance_s", "PositiveS"), ("dedupe_ttl_s", "PositiveS")),
     "webhook-outbound": (("attempt_timeout_ms", "PositiveMs"), ("send_schedule_s", "Schedule")),
 }
@@ -138,7 +151,7 @@ def settings_fields(kind: str, use_case: str, resilience: dict[str, Any]) -> lis
     Values fitted by the plan (timeouts shared out along a chain) say so next to their source.
     """
     pattern, _, direction = kind.partition("-")
-    variant = direction or use_case
+    variant = direction if pattern == "webhook" else use_case
     out = []
     for key, type_ in SETTINGS_FIELDS[kind]:
         value = resilience[key]
@@ -167,6 +180,7 @@ def _inbound_deadline(spec: LoadedSpec, inbound: list[PlannedInteraction]) -> di
     """
     sync = [p for p in inbound if p.synchronous]
     trusted = all(spec.endpoints[p.from_].is_service for p in sync)
+    sync = [p for p in sync if "total_timeout_ms" in p.resilience]  # streams have no deadline
     if sync:
         budget = max(int(p.resilience["total_timeout_ms"]) for p in sync)
         callers = ", ".join(sorted({p.id for p in sync}))
@@ -364,7 +378,11 @@ def _clients(
                     "snake": names.snake(p.operation or ""),
                     "setting": names.snake(p.id),
                     "setting_class": names.pascal(p.id),
-                    "settings": settings_fields(pattern, p.use_case, p.resilience),
+                    "settings": settings_fields(
+                        "grpc-stream" if pattern == "grpc" and op.streaming != "none" else pattern,
+                        p.use_case,
+                        p.resilience,
+                    ),
                     "operation": _operation(spec, op),
                     # The interaction may declare the call idempotent (or not) whatever the operation says.
                     "idempotent": bool(p.resilience["idempotent"]),

@@ -12,10 +12,12 @@ from scaffold.plan.model import Finding
 def check_timeout_budgets(graph: SyncGraph) -> Iterator[Finding]:
     for link in graph.links:
         values = graph.values(link)
+        if "total_timeout_ms" not in values:
+            continue  # a gRPC stream has no deadline: nothing to fit
         total = int(values["total_timeout_ms"])
         attempt = int(values.get("attempt_timeout_ms", total))
         inner = graph.outgoing(link.target.name, link.inter.operation)
-        worst = sum(int(graph.values(n)["total_timeout_ms"]) for n in inner)
+        worst = sum(int(graph.values(n).get("total_timeout_ms", 0)) for n in inner)
         ids = [link.id, *(n.id for n in inner)]
         budget = link.inter.latency_budget_ms
         if budget is not None and total > budget:

@@ -41,6 +41,9 @@ def _inapplicable(link: Link) -> Iterator[Finding]:
         # Inbound, the third party sends and times out; `attempt_timeout_ms` used to be accepted here
         # and then silently ignored.
         allowed, kind = allowed - {"attempt_timeout_ms"}, "an inbound webhook"
+    if link.pattern == "grpc" and link.op is not None and link.op.streaming != "none":
+        # A stream has no deadline of its own (a deadline would end every long-lived stream).
+        allowed, kind = allowed - {"total_timeout_ms"}, "a streaming gRPC"
     for key in link.overrides:
         if key not in allowed:
             yield _finding(
@@ -76,6 +79,8 @@ def _retries(link: Link, values: dict[str, Any], retry_safe: bool) -> Iterator[F
             app_attempts=attempts,
             mesh_retries=mesh,
         )
+    if "total_timeout_ms" not in values:
+        return  # a gRPC stream: bounded by its idle timeout, not by a deadline
     total, attempt = values["total_timeout_ms"], values.get("attempt_timeout_ms", values["total_timeout_ms"])
     if total < attempt:
         yield _finding(
