@@ -27,7 +27,7 @@ import yaml
 
 from scaffold.errors import ScaffoldError
 from scaffold.plan.model import Plan
-from scaffold.plan.services import message_schemas, service_slices
+from scaffold.plan.services import message_schemas, proto_layout, service_slices
 from scaffold.postprocess.format import format_tree
 from scaffold.postprocess.models import models_source
 from scaffold.postprocess.protos import compile_protos, write_protos
@@ -192,11 +192,9 @@ def _postprocess(service: dict[str, Any], target: Path, schemas: dict[str, dict[
     (generated / "models.py").write_text(models_source(models, spec.path), encoding="utf-8")
     contracts = ([service["grpc"]] if service["grpc"] else []) + list(service["grpc_clients"])
     proto_dir = generated / "proto"
-    spec_dir = Path(spec.path).resolve().parent
-    given = tuple(
-        sorted({(spec_dir / c["contract_path"]).parent for c in contracts if c.get("contract_path")}, key=str)
-    )
-    compile_protos(proto_dir, write_protos(contracts, service["system"], proto_dir, spec_dir), given)
+    generated_protos = write_protos(contracts, service["system"], proto_dir)
+    descriptors = {name: (e.proto_descriptor, e.proto_main) for name, e in spec.endpoints.items() if e.proto_descriptor}
+    compile_protos(proto_dir, generated_protos, proto_layout(descriptors, service))
 
 
 def _render_system(spec: LoadedSpec, slices: list[dict[str, Any]], root: Path) -> None:

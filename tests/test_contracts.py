@@ -105,11 +105,11 @@ def test_proto_order_schema_shape(orders: ImportedContract) -> None:
     schema = orders.messages["Order"].schema
     props = schema["properties"]
     assert list(props) == [
-        "order_id",
+        "orderId",
         "status",
         "items",
         "labels",
-        "created_at",
+        "createdAt",
         "shipping",
         "signature",
         "gift",
@@ -120,14 +120,14 @@ def test_proto_order_schema_shape(orders: ImportedContract) -> None:
     }
     assert props["items"] == {"type": "array", "items": {"$ref": "#/$defs/LineItem"}}
     assert props["labels"] == {"type": "object", "additionalProperties": {"type": "string"}}
-    assert props["created_at"] == {"type": "string", "format": "date-time"}
+    assert props["createdAt"] == {"type": "string", "format": "date-time"}
     assert props["shipping"] == {"$ref": "#/$defs/Shipping"}
     assert props["signature"] == {"type": "string", "contentEncoding": "base64"}
     assert props["gift"] == {"type": "boolean"}
     # Everything reachable, including the imported Money and the map value Category, sorted.
     assert list(schema["$defs"]) == ["Category", "LineItem", "Money", "Shipping"]
     assert schema["$defs"]["Money"]["properties"] == {
-        "currency_code": {"type": "string"},
+        "currencyCode": {"type": "string"},
         "units": {"type": "integer"},
         "nanos": {"type": "integer"},
     }
@@ -145,11 +145,11 @@ def test_proto_recursive_message_refers_to_its_own_def(orders: ImportedContract)
 
 def test_proto_schema_accepts_a_real_order(orders: ImportedContract) -> None:
     order = {
-        "order_id": "o-1",
+        "orderId": "o-1",
         "status": "ORDER_STATUS_OPEN",
-        "items": [{"sku": "A", "quantity": 2, "price": {"currency_code": "EUR", "units": 3}}],
+        "items": [{"sku": "A", "quantity": 2, "price": {"currencyCode": "EUR", "units": 3}}],
         "labels": {"channel": "web"},
-        "shipping": {"carrier": "dhl", "tracking_codes": ["x"]},
+        "shipping": {"carrier": "dhl", "trackingCodes": ["x"]},
     }
     validator = jsonschema.Draft202012Validator(orders.messages["Order"].schema)
     assert list(validator.iter_errors(order)) == []

@@ -36,9 +36,7 @@ class _Sampler:
     def spend(self, amount: int) -> None:
         self.left -= amount
         if self.left < 0:
-            raise SampleTooLarge(
-                f"its smallest valid example is larger than {MAX_SAMPLE_SIZE} characters and items"
-            )
+            raise SampleTooLarge(f"its smallest valid example is larger than {MAX_SAMPLE_SIZE} characters and items")
 
     def sample(self, schema: Any, defs: dict[str, Any], depth: int) -> Any:
         if depth > MAX_SAMPLE_DEPTH:
@@ -92,6 +90,8 @@ class _Sampler:
                 return "2024-01-01T00:00:00Z"
             if schema.get("format") == "date":
                 return "2024-01-01"
+            if schema.get("format") == "duration":
+                return "PT1S"
             length = max(1, int(schema.get("minLength", 1)))
             self.spend(length)
             return "x" * length

@@ -6,10 +6,8 @@ deterministic and `copier update` sees no spurious changes).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from scaffold import __version__, names
@@ -17,6 +15,7 @@ from scaffold.plan.defaults import lookup, schedule_text, value
 from scaffold.plan.model import Plan, PlannedInteraction
 from scaffold.plan.proto import proto_model
 from scaffold.plan.samples import counterexample, sample
+from scaffold.proto_files import Layout, PyModule, layout, requirement
 from scaffold.spec.resolved import Endpoint, LoadedSpec, OperationDef
 
 # The settings each kind of link exposes in a generated service, with their Python types.
@@ -96,9 +95,16 @@ def _slice(
     rest_ops, grpc_ops = _exposure(service, inbound)
     used_messages = _messages_used(spec, service, rest_ops + grpc_ops, inbound, outbound)
     package = names.snake(service.name)
+    proto_owners, proto_reserved = _proto_owners(spec, service, grpc_ops, outbound)
+    protos = layout(
+        {name: (spec.endpoints[name].proto_descriptor, spec.endpoints[name].proto_main) for name in proto_owners},
+        reserved=proto_reserved,
+    )
     grpc = None
     if grpc_ops:
-        grpc = {**_proto_identity(spec, service, grpc_ops), "operations": [_grpc_op(spec, op) for op in grpc_ops]}
+        grpc = _proto_identity(spec, service, grpc_ops, protos)
+        grpc["operations"] = [_grpc_op(spec, op, grpc) for op in grpc_ops]
+    grpc_clients = _clients(spec, outbound, "grpc", ports, grpc_exposed, protos)
     return {
         "name": service.name,
         "package": package,
@@ -119,10 +125,16 @@ def _slice(
             else None
         ),
         "grpc": grpc,
-        **_distinct_clients(
-            _clients(spec, outbound, "rest", ports, grpc_exposed),
-            _clients(spec, outbound, "grpc", ports, grpc_exposed),
-        ),
+        **_distinct_clients(_clients(spec, outbound, "rest", ports, grpc_exposed, protos), grpc_clients),
+        # Modules of protobuf messages the clients use (one import each), and those of every
+        # contract of the service (for its tests); googleapis-common-protos when they need it.
+        "client_pb_imports": _union(c["pb_imports"] for c in grpc_clients),
+        "pb_imports": _union([c["pb_imports"] for c in grpc_clients] + ([grpc["pb_imports"]] if grpc else [])),
+        "proto_requirements": [
+            requirement(d) for d in sorted(protos.distributions - {"grpcio-health-checking", "grpcio-reflection"})
+        ],
+        "proto_owners": proto_owners,
+        "proto_reserved": proto_reserved,
         "webhooks_in": [_webhook(spec, p, inbound=True) for p in inbound if p.pattern == "webhook"],
         "webhooks_out": [_webhook(spec, p, inbound=False) for p in outbound if p.pattern == "webhook"],
         "publishes": [_async_link(p) for p in outbound if p.pattern in ("queue", "stream")],
@@ -281,45 +293,87 @@ def _rest_operation(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
     }
 
 
-def _grpc_op(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
+def _grpc_op(spec: LoadedSpec, op: OperationDef, contract: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": op.name,
         "snake": names.snake(op.name),
         "streaming": op.streaming,
         "request": op.request,
         "response": op.response,
+        "request_pb": contract["pb_types"][op.request],
+        "response_pb": contract["pb_types"][op.response],
         "sample_request_py": repr(sample(_schema_of(spec, op.request))),
     }
 
 
-def _proto_identity(spec: LoadedSpec, service: Endpoint, grpc_ops: list[OperationDef]) -> dict[str, Any]:
-    """Where a service's gRPC contract lives and what it is called."""
-    if service.proto_file:
-        module = names.snake(service.proto_file.rsplit("/", 1)[-1].removesuffix(".proto"))
+def _union(groups: Any) -> list[dict[str, Any]]:
+    seen = {m["alias"]: m for group in groups for m in group}
+    return [seen[alias] for alias in sorted(seen)]
+
+
+def _proto_owners(
+    spec: LoadedSpec, service: Endpoint, grpc_ops: list[OperationDef], outbound: list[PlannedInteraction]
+) -> tuple[list[str], list[str]]:
+    """Endpoints whose .proto contracts this service compiles: imported ones, and the module names
+    its generated ones take."""
+    owners = ([service.name] if grpc_ops else []) + sorted({p.to for p in outbound if p.pattern == "grpc"})
+    imported = [name for name in owners if spec.endpoints[name].proto_descriptor]
+    generated = sorted(names.snake(name) for name in owners if name not in imported)
+    return imported, generated
+
+
+def proto_layout(descriptors: dict[str, tuple[bytes, str]], service: dict[str, Any]) -> Layout:
+    """The imported contracts of one service's slice, laid out side by side (see scaffold.proto_files)."""
+    return layout({name: descriptors[name] for name in service["proto_owners"]}, reserved=service["proto_reserved"])
+
+
+def _module_entry(module: PyModule) -> dict[str, Any]:
+    return {"package": module.package, "name": module.name, "alias": module.alias}
+
+
+def _proto_identity(
+    spec: LoadedSpec, service: Endpoint, grpc_ops: list[OperationDef], protos: Layout
+) -> dict[str, Any]:
+    """Where a service's gRPC contract lives, what it is called, and the Python expression of
+    each message's protobuf class."""
+    messages = sorted({m for op in grpc_ops for m in (op.request, op.response) if m})
+    if service.proto_descriptor:
+        main = protos.renamed[service.name][service.proto_main]
+        module = protos.modules[main].name.removesuffix("_pb2")
         proto_service = service.proto_service or names.pascal(service.name)
         package = service.proto_package or ""
+        full_names = dict(service.proto_types)
+        pb_types = {}
+        used: dict[str, PyModule] = {}
+        for message in messages:
+            py_module, attr = protos.types[full_names[message]]
+            used[py_module.alias] = py_module
+            pb_types[message] = f"{py_module.alias}.{attr}"
         return {
             "service": proto_service,
             "full_service": f"{package}.{proto_service}" if package else proto_service,
             "proto_package": package,
             "module": module,
-            "proto_file": service.proto_file.rsplit("/", 1)[-1],
-            # Relative to the spec's folder: absolute paths would differ from checkout to checkout.
-            "contract_path": os.path.relpath(service.proto_file, Path(spec.path).resolve().parent),
+            "proto_file": main,
+            "contract_owner": service.name,
+            "pb_types": pb_types,
+            "pb_imports": [_module_entry(used[alias]) for alias in sorted(used)],
             "proto": None,
         }
     package = f"{names.snake(spec.name)}.{names.snake(service.name)}.v1"
     proto_service = names.pascal(service.name)
     module = names.snake(service.name)
-    messages = sorted({m for op in grpc_ops for m in (op.request, op.response) if m})
     model = proto_model({m: _schema_of(spec, m) for m in messages})
+    own = PyModule(None, f"{module}_pb2", f"{module}_pb2")
     return {
         "service": proto_service,
         "full_service": f"{package}.{proto_service}",
         "proto_package": package,
         "module": module,
         "proto_file": f"{module}.proto",
-        "contract_path": None,
+        "contract_owner": None,
+        "pb_types": {m: f"{own.alias}.{m}" for m in messages},
+        "pb_imports": [_module_entry(own)],
         "proto": {
             "uses_value": model.uses_value,
             "messages": [
@@ -359,6 +413,7 @@ def _clients(
     pattern: str,
     ports: dict[str, int],
     grpc_exposed: dict[str, list[OperationDef]],
+    protos: Layout,
 ) -> list[dict[str, Any]]:
     by_target: dict[str, list[PlannedInteraction]] = {}
     for p in outbound:
@@ -405,7 +460,10 @@ def _clients(
             client["base_url"] = target.base_url or f"http://127.0.0.1:{HTTP_PORT_BASE + ports.get(target_name, 0)}"
         else:
             client["target_address"] = f"127.0.0.1:{GRPC_PORT_BASE + ports.get(target_name, 0)}"
-            client.update(_proto_identity(spec, target, grpc_exposed[target_name]))
+            client.update(_proto_identity(spec, target, grpc_exposed[target_name], protos))
+            for link in links:
+                link["request_pb"] = client["pb_types"][link["operation"]["request"]]
+                link["response_pb"] = client["pb_types"][link["operation"]["response"]]
         out.append(client)
     return out
 

@@ -6,8 +6,9 @@ stubs are in; they are rewritten as relative imports so the stubs work inside th
 
 from __future__ import annotations
 
+import ast
 import re
-import shutil
+import tempfile
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +18,12 @@ import jinja2
 from packaging.version import Version
 
 from scaffold.errors import GenerationFailed, Problem
+from scaffold.proto_files import Layout
 from scaffold.render.templates import template_dir
 from scaffold.render.toolchain import grpc_toolchain
 
 _LOCAL_IMPORT = re.compile(r"^import (\w+_pb2)( as \w+)?$", re.MULTILINE)
 _FROM_LOCAL = re.compile(r"^from (\w+_pb2) import", re.MULTILINE)
-_PROTO_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
 # protoc: `file.proto:12:5: message` or `file.proto: message`.
 _PROTOC_LINE = re.compile(r"^(?P<file>[^:\s][^:]*\.proto):(?:(?P<line>\d+):(?P<column>\d+):)?\s*(?P<what>.+)$")
 # What the compiled stubs check at import time, with the versions that wrote them.
@@ -51,66 +52,59 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def write_protos(contracts: list[dict[str, Any]], system: str, proto_dir: Path, spec_dir: Path) -> list[Path]:
-    """Write every contract a service serves or calls into ``proto_dir``; return the files to compile.
-
-    A given contract's `contract_path` is relative to ``spec_dir``, the folder of the spec."""
+def write_protos(contracts: list[dict[str, Any]], system: str, proto_dir: Path) -> list[str]:
+    """Write the contracts scaffold generates from the spec into ``proto_dir``; return their names."""
     template = _environment().get_template("service.proto.jinja")
-    written: dict[str, Path] = {}
+    written: set[str] = set()
     for contract in contracts:
-        name = contract["proto_file"]
-        if name in written:
-            continue
-        target = proto_dir / name
-        if contract.get("contract_path"):
-            _copy_with_imports(spec_dir / contract["contract_path"], proto_dir)
-        else:
-            target.write_text(template.render(contract=contract, system=system), encoding="utf-8")
-        written[name] = target
-    return sorted(written.values())
+        if contract["contract_owner"] is None and contract["proto_file"] not in written:
+            (proto_dir / contract["proto_file"]).write_text(
+                template.render(contract=contract, system=system), encoding="utf-8"
+            )
+            written.add(contract["proto_file"])
+    return sorted(written)
 
 
-def _copy_with_imports(source: Path, proto_dir: Path) -> None:
-    """Copy a given .proto and the local files it imports, keeping their relative paths."""
-    root = source.parent
-    pending = [source]
-    seen: set[Path] = set()
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        relative = current.relative_to(root) if current.is_relative_to(root) else Path(current.name)
-        destination = proto_dir / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(current, destination)
-        for imported in _PROTO_IMPORT.findall(current.read_text(encoding="utf-8")):
-            candidate = root / imported
-            if candidate.is_file():
-                pending.append(candidate)
-
-
-def compile_protos(proto_dir: Path, files: list[Path], contract_roots: tuple[Path, ...] = ()) -> None:
-    """Compile with grpcio-tools into the same folder: messages, stubs and .pyi type hints.
-
-    ``contract_roots`` are the folders of given contracts: protoc's complaints about their files
-    are reported at the user's file, the others are scaffold's own."""
-    if not files:
+def compile_protos(
+    proto_dir: Path, generated: list[str], imported: Layout, contract_roots: tuple[Path, ...] = ()
+) -> None:
+    """Compile with grpcio-tools into ``proto_dir``: messages, stubs and .pyi type hints; the
+    contracts scaffold wrote from their files, imported ones from their descriptor set."""
+    if not generated and not imported.files:
         return
     import grpc_tools
 
     include = Path(grpc_tools.__file__).parent / "_proto"
-    all_protos = sorted(p.relative_to(proto_dir).as_posix() for p in proto_dir.rglob("*.proto"))
+    with tempfile.TemporaryDirectory(prefix="scaffold-protos-") as tmp:
+        descriptors = Path(tmp) / "imported.pb"
+        descriptors.write_bytes(imported.descriptor_set())
+        runs = (
+            (generated, [f"-I{proto_dir}", f"-I{include}"]),
+            ([f.name for f in imported.files], [f"--descriptor_set_in={descriptors}"]),
+        )
+        for names, source in runs:
+            if names:
+                _protoc(proto_dir, [*source, *names], contract_roots)
+    for path in sorted(proto_dir.rglob("*_pb2*.py*")):
+        text = path.read_text(encoding="utf-8")
+        fixed = _LOCAL_IMPORT.sub(lambda m: f"from . import {m.group(1)}{m.group(2) or ''}", text)
+        fixed = _FROM_LOCAL.sub(lambda m: f"from .{m.group(1)} import", fixed)
+        if fixed != text:
+            path.write_text(fixed, encoding="utf-8")
+        if path.suffix == ".py":
+            _check_stub(path, fixed)
+    check_stub_versions(proto_dir)
+
+
+def _protoc(proto_dir: Path, arguments: list[str], contract_roots: tuple[Path, ...]) -> None:
     command = [
         sys.executable,
         "-m",
         "grpc_tools.protoc",
-        f"-I{proto_dir}",
-        f"-I{include}",
         f"--python_out={proto_dir}",
         f"--pyi_out={proto_dir}",
         f"--grpc_python_out={proto_dir}",
-        *all_protos,
+        *arguments,
     ]
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
@@ -120,13 +114,6 @@ def compile_protos(proto_dir: Path, files: list[Path], contract_roots: tuple[Pat
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
         problems = [_protoc_problem(line, proto_dir, contract_roots) for line in lines]
         raise ProtoCompileError(problems or [Problem(file="protoc", message=f"exit {result.returncode}")])
-    for generated in sorted(proto_dir.rglob("*_pb2*.py*")):
-        text = generated.read_text(encoding="utf-8")
-        fixed = _LOCAL_IMPORT.sub(lambda m: f"from . import {m.group(1)}{m.group(2) or ''}", text)
-        fixed = _FROM_LOCAL.sub(lambda m: f"from .{m.group(1)} import", fixed)
-        if fixed != text:
-            generated.write_text(fixed, encoding="utf-8")
-    check_stub_versions(proto_dir)
 
 
 def _protoc_problem(line: str, proto_dir: Path, contract_roots: tuple[Path, ...]) -> Problem:
@@ -169,3 +156,51 @@ def check_stub_versions(proto_dir: Path) -> None:
                 )
     if problems:
         raise StubVersionMismatch(problems)
+
+
+def _check_stub(path: Path, source: str) -> None:
+    """protoc's modules hold imports, assignments, classes, functions and guards, nothing that
+    runs on import beyond registering descriptors: refuse anything else."""
+    try:
+        tree = ast.parse(source, filename=path.name)
+    except SyntaxError as exc:
+        raise ProtoCompileError(
+            [Problem(file=path.name, message=f"protoc wrote code that does not parse: {exc}")]
+        ) from None
+    allowed = (
+        ast.Import,
+        ast.ImportFrom,
+        ast.Assign,
+        ast.AnnAssign,
+        ast.ClassDef,
+        ast.FunctionDef,
+        ast.If,
+        ast.Try,
+        ast.Expr,
+    )
+    for node in tree.body:
+        if not isinstance(node, allowed) or (isinstance(node, ast.Expr) and not _harmless(node, tree)):
+            raise ProtoCompileError([Problem(file=path.name, line=node.lineno, message="protoc wrote unexpected code")])
+        if isinstance(node, ast.ClassDef):
+            for inner in node.body:
+                if isinstance(inner, ast.Expr) and not isinstance(inner.value, ast.Constant):
+                    raise ProtoCompileError(
+                        [Problem(file=path.name, line=inner.lineno, message="protoc wrote unexpected code")]
+                    )
+                if not isinstance(inner, (ast.Expr, ast.FunctionDef, ast.Assign, ast.Pass)):
+                    raise ProtoCompileError(
+                        [Problem(file=path.name, line=inner.lineno, message="protoc wrote unexpected code")]
+                    )
+
+
+def _harmless(node: ast.Expr, tree: ast.Module) -> bool:
+    """A docstring, or one of the builder calls protoc's _pb2 modules make."""
+    if isinstance(node.value, ast.Constant):
+        return True
+    call = node.value
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id in ("_builder", "_runtime_version")
+    )

@@ -250,11 +250,17 @@ class _Resolver:
             target = confined
             try:
                 if kind == "proto":
-                    contract = importer.import_proto(target, ref)
+                    includes = self._proto_paths(spec_contracts.proto_paths, (*loc, "contracts", "proto_paths"))
+                    if includes is None:
+                        continue
+                    contract = importer.import_proto(target, ref, includes)
                     extra.update(
                         proto_file=str(target.resolve()),
                         proto_package=contract.proto_package,
                         proto_service=contract.proto_service,
+                        proto_descriptor=contract.proto_descriptor,
+                        proto_main=contract.proto_main,
+                        proto_types=tuple(sorted((contract.proto_types or {}).items())),
                     )
                 else:
                     contract = importer.import_openapi(target, ref)
@@ -290,6 +296,21 @@ class _Resolver:
                     continue
                 self.messages.setdefault(msg_name, message)
         return extra
+
+    def _proto_paths(self, paths: list[str], loc: Loc) -> list[Path] | None:
+        """The include roots, each a folder inside the spec's folder (None when one is not)."""
+        base = self.base_dir.resolve()
+        found = []
+        for i, raw in enumerate(paths):
+            folder = (self.base_dir / raw).resolve()
+            if not folder.is_relative_to(base):
+                self.fail((*loc, i), f"`{raw}` is outside the spec's folder", "keep include folders next to the spec")
+                return None
+            if not folder.is_dir():
+                self.fail((*loc, i), f"`{raw}` is not a folder", "give a folder the .proto's imports are found in")
+                return None
+            found.append(folder)
+        return found
 
     def _identifier(self, name: str, loc: Loc) -> None:
         problem = names.python_identifier_problem(name)

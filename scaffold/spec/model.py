@@ -72,6 +72,11 @@ class Contracts(_Strict):
     """Existing contracts a service implements instead of operations written in the spec."""
 
     proto: str | None = Field(None, description="Path to a .proto file (relative to the spec).")
+    proto_paths: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list,
+        description="Folders the .proto's imports are looked up in after its own folder, like protoc's "
+        "--proto_path (relative to the spec, inside its folder).",
+    )
     openapi: str | None = Field(None, description="Path to an OpenAPI 3 document (relative to the spec).")
 
 

@@ -51,6 +51,11 @@ class Endpoint:
     proto_file: str | None = None  # absolute path of a referenced .proto contract
     proto_package: str | None = None
     proto_service: str | None = None
+    # The contract as protoc compiled it (FileDescriptorSet without comments), the file's name in
+    # it, and the full proto name of each of its messages: what generated code is compiled from.
+    proto_descriptor: bytes = b""
+    proto_main: str = ""
+    proto_types: tuple[tuple[str, str], ...] = ()
     openapi_file: str | None = None
 
     @property

@@ -7,6 +7,7 @@ JSON Schema), so the planner never needs to know where an operation came from.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +26,15 @@ class ImportedContract:
     messages: dict[str, MessageDef]  # key = message name (PascalCase), sorted
     proto_package: str | None = None  # proto `package` of the file, if any
     proto_service: str | None = None  # name of the (first) proto service
+    proto_descriptor: bytes = b""  # FileDescriptorSet of the file and its imports, without comments
+    proto_main: str = ""  # the file's name inside that set
+    proto_types: dict[str, str] | None = None  # message name -> full proto name (".pkg.Name")
 
 
-def import_proto(path: Path, display: str) -> ImportedContract:
+def import_proto(path: Path, display: str, includes: Sequence[Path] = ()) -> ImportedContract:
     from scaffold.spec.contracts.proto import import_proto as _import
 
-    return _import(path, display)
+    return _import(path, display, includes)
 
 
 def import_openapi(path: Path, display: str) -> ImportedContract:

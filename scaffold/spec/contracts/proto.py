@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import importlib.resources
+import importlib.util
 import re
 import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from google.protobuf.message import DecodeError
 
 from scaffold.errors import Problem, SpecInvalid
 from scaffold.names import kebab
+from scaffold.proto_files import PROVIDED_PACKAGES
 from scaffold.spec.contracts import PASCAL, PASCAL_HINT, ImportedContract
 from scaffold.spec.resolved import MessageDef, OperationDef
 
@@ -25,7 +26,10 @@ PROTOC_TIMEOUT_S = 120
 _PROTOC_AT = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$")
 _PROTOC_FILE = re.compile(r"^(?P<file>[^:]+\.proto): (?P<msg>.+)$")
 _PROTOC_HINT = "fix the .proto so that protoc accepts it"
-_IMPORT_HINT = "imports resolve from the .proto's folder and protoc's bundled google/protobuf files"
+_IMPORT_HINT = (
+    "imports resolve from the .proto's folder, then `contracts.proto_paths`, then the bundled "
+    "google/protobuf and googleapis (google/api, google/type, google/rpc) files"
+)
 
 _F = pb.FieldDescriptorProto
 _INTEGERS = ("INT32", "INT64", "UINT32", "UINT64", "SINT32", "SINT64", "FIXED32", "FIXED64", "SFIXED32", "SFIXED64")
@@ -37,21 +41,28 @@ _SCALARS: dict[int, dict[str, Any]] = {
     _F.TYPE_STRING: {"type": "string"},
     _F.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
 }
-# Well-known types as their canonical proto3 JSON form rather than their wire structure.
-# Wrappers exist to make a scalar nullable, so they allow null.
+# Well-known types as the Python types they stand for (scaffold's runtime converts them, see
+# runtime/messages.py): Timestamp -> datetime, Duration -> timedelta, Struct -> dict, FieldMask ->
+# its list of paths, Any -> its type URL and its payload (base64 in JSON), wrappers -> an optional scalar.
+_ANY: dict[str, Any] = {
+    "type": "object",
+    "title": "ProtobufAny",
+    "description": "A google.protobuf.Any: the packed message's type URL and its serialized bytes.",
+    "properties": {
+        "type_url": {"type": "string"},
+        "value": {"type": "string", "contentEncoding": "base64"},
+    },
+    "required": ["type_url"],
+}
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     ".google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
-    ".google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?s$"},
-    ".google.protobuf.FieldMask": {"type": "string"},
-    ".google.protobuf.Empty": {"type": "object"},
+    ".google.protobuf.Duration": {"type": "string", "format": "duration"},
+    ".google.protobuf.FieldMask": {"type": "array", "items": {"type": "string"}},
+    ".google.protobuf.Empty": {"type": "object", "maxProperties": 0},
     ".google.protobuf.Struct": {"type": "object"},
     ".google.protobuf.Value": {},
     ".google.protobuf.ListValue": {"type": "array"},
-    ".google.protobuf.Any": {
-        "type": "object",
-        "properties": {"@type": {"type": "string"}},
-        "required": ["@type"],
-    },
+    ".google.protobuf.Any": _ANY,
     ".google.protobuf.DoubleValue": {"type": ["number", "null"]},
     ".google.protobuf.FloatValue": {"type": ["number", "null"]},
     ".google.protobuf.Int64Value": {"type": ["integer", "null"]},
@@ -64,12 +75,16 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
 }
 _IDEMPOTENT_LEVELS = frozenset({pb.MethodOptions.IDEMPOTENT, pb.MethodOptions.NO_SIDE_EFFECTS})
 # Paths into FileDescriptorProto used to find source positions and comments.
-_MESSAGE_TYPE, _SERVICE, _METHOD = 4, 6, 2
+_PACKAGE, _MESSAGE_TYPE, _SERVICE, _METHOD = 2, 4, 6, 2
 
 
-def import_proto(path: Path, display: str) -> ImportedContract:
-    """Compile ``path`` with protoc and read its services and messages."""
-    files = _compile_proto(path, display)
+def import_proto(path: Path, display: str, includes: Sequence[Path] = ()) -> ImportedContract:
+    """Compile ``path`` with protoc into a descriptor set and read its services and messages.
+
+    Imports resolve as protoc resolves them: from the file's folder, then ``includes``, then the
+    protobuf and googleapis files scaffold bundles; no file outside those roots is ever read."""
+    roots = [path.parent, *includes]
+    files = _compile_proto(path, display, roots)
     main = next((f for f in files.file if f.name == path.name), None)
     if main is None:  # protoc always emits the input file; guard against a surprising layout
         raise SpecInvalid([Problem(file=display, message="protoc produced no descriptor for the file")])
@@ -77,12 +92,13 @@ def import_proto(path: Path, display: str) -> ImportedContract:
     lines = _SourceInfo(main, display)
     if not main.service:
         raise SpecInvalid([lines.problem((), "the file defines no service", "add a `service` with `rpc` methods")])
-    problems: list[Problem] = []
+    problems: list[Problem] = _confinement_problems(files, roots, display)
+    problems += _reserved_package_problems(files, main, lines, display)
     operations = _proto_operations(main, lines, problems)
-    roots = _proto_roots(main, lines, problems)
+    message_roots = _proto_roots(main, lines, problems)
     if problems:
         raise SpecInvalid(problems)
-    index.name_defs(roots.values())
+    index.name_defs(message_roots.values())
     origin = f"proto:{display}"
     messages = {
         name: MessageDef(
@@ -91,17 +107,30 @@ def import_proto(path: Path, display: str) -> ImportedContract:
             schema=index.schema(full),
             origin=origin,
         )
-        for name, full in sorted(roots.items())
+        for name, full in sorted(message_roots.items())
     }
     return ImportedContract(
         operations=operations,
         messages=messages,
         proto_package=main.package or None,
         proto_service=main.service[0].name,
+        proto_descriptor=_without_source_info(files),
+        proto_main=main.name,
+        proto_types=dict(sorted(message_roots.items())),
     )
 
 
-def _compile_proto(path: Path, display: str) -> pb.FileDescriptorSet:
+def _without_source_info(files: pb.FileDescriptorSet) -> bytes:
+    """The descriptor set that generated code is compiled from: everything that defines the
+    contract, no comments (so no contract text can reach generated source) and no positions."""
+    stripped = pb.FileDescriptorSet()
+    stripped.CopyFrom(files)
+    for file in stripped.file:
+        file.ClearField("source_code_info")
+    return stripped.SerializeToString(deterministic=True)
+
+
+def _compile_proto(path: Path, display: str, roots: Sequence[Path]) -> pb.FileDescriptorSet:
     if not path.is_file():
         what = "is a directory, not a .proto file" if path.is_dir() else "file not found"
         raise SpecInvalid(
@@ -113,14 +142,13 @@ def _compile_proto(path: Path, display: str) -> pb.FileDescriptorSet:
             sys.executable,
             "-m",
             "grpc_tools.protoc",
-            "-I.",
-            f"-I{_bundled_includes()}",
+            *(f"--proto_path={root.resolve()}" for root in roots),
+            *(f"--proto_path={root}" for root in bundled_includes()),
             "--include_imports",
             "--include_source_info",
             f"--descriptor_set_out={out}",
-            # "./" keeps a file name starting with "-" from reading as an option; cwd makes the
-            # name protoc reports in errors and descriptors the bare file name.
-            f"./{path.name}",
+            # Absolute: protoc maps it to its name inside the first root (the file's folder).
+            str(path.resolve()),
         ]
         try:
             run = subprocess.run(
@@ -134,32 +162,97 @@ def _compile_proto(path: Path, display: str) -> pb.FileDescriptorSet:
         except subprocess.TimeoutExpired:
             raise SpecInvalid([Problem(file=display, message=f"protoc took longer than {PROTOC_TIMEOUT_S}s")]) from None
         if run.returncode != 0:
-            raise SpecInvalid(_protoc_problems(run.stderr, run.returncode, path.name, display))
+            raise SpecInvalid(_protoc_problems(run.stderr, run.returncode, path, display))
         try:
             return pb.FileDescriptorSet.FromString(out.read_bytes())
         except (OSError, DecodeError) as exc:
             raise SpecInvalid([Problem(file=display, message=f"cannot read protoc's output: {exc}")]) from None
 
 
-def _bundled_includes() -> str:
-    """grpc_tools ships google/protobuf/*.proto; without them well-known imports fail."""
-    try:
-        return str(importlib.resources.files("grpc_tools") / "_proto")
-    except ModuleNotFoundError:
-        raise SpecInvalid(
-            [
-                Problem(
-                    message="grpcio-tools is not installed; it is needed to read .proto contracts",
-                    hint="pip install grpcio-tools",
+def bundled_includes() -> list[str]:
+    """Roots scaffold adds after the user's: protobuf's well-known types (shipped by grpcio-tools)
+    and googleapis-common-protos' files (google/api, google/type, google/rpc...), whose Python
+    modules generated projects import rather than compile."""
+    found = []
+    for package in ("grpc_tools", "google.api"):
+        try:
+            spec = importlib.util.find_spec(package)
+        except ModuleNotFoundError:
+            spec = None
+        if spec is None or not spec.submodule_search_locations:
+            raise SpecInvalid(
+                [
+                    Problem(
+                        message=f"`{package}` is not installed; it is needed to read .proto contracts",
+                        hint="pip install grpcio-tools googleapis-common-protos",
+                    )
+                ]
+            )
+        location = Path(next(iter(spec.submodule_search_locations)))
+        found.append(str(location / "_proto" if package == "grpc_tools" else location.parent.parent))
+    return found
+
+
+def _confinement_problems(files: pb.FileDescriptorSet, roots: Sequence[Path], display: str) -> list[Problem]:
+    """protoc refuses `..` in import paths, but a symlink inside a root can still point anywhere."""
+    problems = []
+    resolved_roots = [root.resolve() for root in roots]
+    for file in files.file:
+        for root in resolved_roots:
+            candidate = root / file.name
+            if candidate.exists():
+                if not candidate.resolve().is_relative_to(root):
+                    problems.append(
+                        Problem(
+                            file=display,
+                            message=f"`{file.name}` resolves outside its include root (a symlink to "
+                            f"{candidate.resolve()})",
+                            hint="copy the file into the include root instead of linking it",
+                        )
+                    )
+                break
+    return problems
+
+
+def _reserved_package_problems(
+    files: pb.FileDescriptorSet, main: pb.FileDescriptorProto, lines: _SourceInfo, display: str
+) -> list[Problem]:
+    """Generated servers serve health checking and reflection from grpcio-health-checking and
+    grpcio-reflection; a second definition of their symbols crashes on import."""
+    problems = []
+    for file in files.file:
+        provided = PROVIDED_PACKAGES.get(file.package)
+        if provided is None:
+            continue
+        if file is main:
+            problems.append(
+                lines.problem(
+                    (_PACKAGE,),
+                    f"the contract defines `{file.package}`, which every generated server already serves",
+                    "implement your own service in its own package; health checking and reflection are built in",
                 )
-            ]
-        ) from None
+            )
+            continue
+        defined = (
+            {m.name for m in file.message_type} | {s.name for s in file.service} | {e.name for e in file.enum_type}
+        )
+        extra = sorted(defined - provided.symbols)
+        if extra:
+            problems.append(
+                Problem(
+                    file=display,
+                    message=f"`{file.name}` adds {', '.join(extra)} to `{file.package}`, which generated "
+                    f"services load from {provided.distribution}",
+                    hint=f"import the standard {provided.name} instead of a modified copy",
+                )
+            )
+    return problems
 
 
-def _protoc_problems(stderr: str, code: int, name: str, display: str) -> list[Problem]:
+def _protoc_problems(stderr: str, code: int, path: Path, display: str) -> list[Problem]:
     def shown(file: str) -> str:
         file = file.removeprefix("./")
-        if file == name:
+        if file in (path.name, str(path.resolve())):
             return display
         return (Path(display).parent / file).as_posix()
 
@@ -285,6 +378,14 @@ def _root_path(main: pb.FileDescriptorProto, full: str) -> tuple[int, ...] | Non
     return None
 
 
+def _json_name(field: pb.FieldDescriptorProto) -> str:
+    """protoc fills json_name; the lowerCamelCase rule is protobuf's when it does not."""
+    if field.HasField("json_name"):
+        return field.json_name
+    head, *rest = field.name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _short(full: str) -> str:
     return full.rsplit(".", 1)[-1]
 
@@ -369,9 +470,11 @@ class _ProtoIndex:
         return schema
 
     def _object(self, message: pb.DescriptorProto) -> dict[str, Any]:
-        properties = {field.name: self._field(field) for field in message.field}
+        # Properties are the fields' JSON names (protobuf's JSON mapping, `page_size` -> `pageSize`):
+        # the one key the runtime converts by, in both directions.
+        properties = {_json_name(field): self._field(field) for field in message.field}
         schema: dict[str, Any] = {"type": "object", "properties": properties}
-        required = [field.name for field in message.field if field.label == _F.LABEL_REQUIRED]
+        required = [_json_name(field) for field in message.field if field.label == _F.LABEL_REQUIRED]
         if required:  # proto2 only; proto3 fields are all optional on the wire
             schema["required"] = required
         return schema
@@ -392,8 +495,3 @@ class _ProtoIndex:
         if field.type == _F.TYPE_ENUM:
             return {"type": "string", "enum": [v.name for v in self.enums[field.type_name].value]}
         return copy.deepcopy(_SCALARS[field.type])
-
-
-# --------------------------------------------------------------------------------------------
-# OpenAPI 3
-# --------------------------------------------------------------------------------------------
