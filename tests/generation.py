@@ -15,14 +15,16 @@ from scaffold.spec.load import load_spec
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "specs" / "examples"
 # Specs whose plan is clean enough to generate (the marketplace example is full of errors on purpose):
-# the examples, a fixture of the shapes they do not cover, and one of text that must stay text.
-GENERATABLE = ["guide", "contracts", "edge", "hostile", "two-clients"]
+# the examples, a fixture of the shapes they do not cover, one of text that must stay text, and one
+# of imported .proto contracts.
+GENERATABLE = ["guide", "contracts", "edge", "hostile", "two-clients", "protos"]
 SPECS = {
     "guide": EXAMPLES / "guide.yaml",
     "contracts": EXAMPLES / "contracts.yaml",
     "edge": ROOT / "tests" / "fixtures" / "edge" / "edge.yaml",
     "hostile": ROOT / "tests" / "fixtures" / "hostile" / "hostile.yaml",
     "two-clients": ROOT / "tests" / "fixtures" / "hostile" / "rest-and-grpc-to-one-service.yaml",
+    "protos": ROOT / "tests" / "fixtures" / "protos" / "protos.yaml",
 }
 
 

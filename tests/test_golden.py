@@ -16,7 +16,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from tests.generation import GENERATABLE, generate_example
 
-# protoc's output follows from the .proto (which is snapshotted) and the pinned grpcio-tools.
+# protoc's output follows from the contracts (the spec's or its fixtures') and the pinned grpcio-tools.
 SKIPPED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 
 

@@ -1,0 +1,167 @@
+"""A generated gRPC server from an imported contract, driven by an independent client (grpcurl):
+reflection v1 and v1alpha, a unary and a server-streaming call whose fields have underscores."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc_reflection.v1alpha import reflection_pb2
+
+from tests.generation import ROOT, generate_example
+
+# scripts/install_tools.sh puts it here when it is not on PATH.
+LOCAL_GRPCURL = ROOT / ".cache" / "tools" / "bin" / "grpcurl"
+
+HANDLERS = '''
+"""Handlers that echo what they were sent, to see every field arrive."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from .generated import models
+from .generated.context import Context
+
+
+async def get_item(request: models.GetItemRequest, ctx: Context) -> models.Item:
+    paths = request.readMask or []
+    return models.Item(
+        itemId=request.itemId,
+        createdAt=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+        timeToLive=timedelta(seconds=90),
+        unitPrice=models.ItemMoney(currencyCode="EUR", wholeUnits=12, nanoUnits=500),
+        searchTags=paths,
+        displayNote="a note",
+        labelValues={"page_kind": "detail"},
+    )
+
+
+async def list_items(request: models.ListItemsRequest, ctx: Context) -> AsyncIterator[models.Item]:
+    for index in range(request.pageSize or 0):
+        yield models.Item(itemId=f"{request.pageToken}-{index}", reorderLevel=index)
+
+
+async def delete_item(request: models.GetItemRequest, ctx: Context) -> models.Empty:
+    return models.Empty()
+'''
+
+SERVER = """
+import asyncio
+
+from shop_service.generated.context import Context
+from shop_service.generated.grpc_server import serve
+
+
+async def main() -> None:
+    server, port = await serve(Context(), "127.0.0.1", 0)
+    print(port, flush=True)
+    await server.wait_for_termination()
+
+
+asyncio.run(main())
+"""
+
+
+def _grpcurl() -> str:
+    found = shutil.which("grpcurl") or (str(LOCAL_GRPCURL) if LOCAL_GRPCURL.is_file() else None)
+    if found is None:
+        message = "grpcurl is not installed (scripts/install_tools.sh installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    out = tmp_path_factory.mktemp("interop") / "out"
+    generate_example("protos", out)
+    service = out / "shop-service"
+    (service / "src" / "shop_service" / "handlers.py").write_text(textwrap.dedent(HANDLERS), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(service / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER], cwd=service, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.strip().isdigit():
+            process.kill()
+            _, err = process.communicate(timeout=30)
+            pytest.fail(f"the generated server did not start: {line}{err}")
+        yield f"127.0.0.1:{line.strip()}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def _call(address: str, *args: str, data: dict[str, Any] | None = None) -> list[Any]:
+    command = [_grpcurl(), "-plaintext", "-max-time", "60"]
+    if data is not None:
+        command += ["-d", json.dumps(data)]
+    result = subprocess.run([*command, address, *args], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    if args[0] == "list":
+        return result.stdout.split()
+    decoder, text, found = json.JSONDecoder(), result.stdout.strip(), []
+    while text:
+        value, end = decoder.raw_decode(text)
+        found.append(value)
+        text = text[end:].strip()
+    return found
+
+
+def test_grpcurl_lists_the_services_through_reflection(server: str) -> None:
+    services = _call(server, "list")
+    assert {"shop.v2.ShopCatalog", "grpc.health.v1.Health"} <= set(services)
+
+
+def test_reflection_v1_and_v1alpha_both_answer(server: str) -> None:
+    with grpc.insecure_channel(server) as channel:
+        for version in ("v1", "v1alpha"):
+            info = channel.stream_stream(
+                f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
+                request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+            )
+            replies = list(info(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=60))
+            names = {s.name for s in replies[0].list_services_response.service}
+            assert "shop.v2.ShopCatalog" in names, version
+
+
+def test_unary_call_keeps_fields_with_underscores(server: str) -> None:
+    data = {"item_id": "sku_1", "read_mask": {"paths": ["item_id", "unit_price"]}}
+    [reply] = _call(server, "shop.v2.ShopCatalog/GetItem", data=data)
+    assert reply == {
+        "itemId": "sku_1",
+        "createdAt": "2024-01-02T03:04:05Z",
+        "timeToLive": "90s",
+        "unitPrice": {"currencyCode": "EUR", "wholeUnits": "12", "nanoUnits": 500},
+        "searchTags": ["item_id", "unit_price"],
+        "displayNote": "a note",
+        "labelValues": {"page_kind": "detail"},
+    }
+
+
+def test_server_streaming_call_keeps_fields_with_underscores(server: str) -> None:
+    replies = _call(server, "shop.v2.ShopCatalog/ListItems", data={"page_size": 3, "page_token": "p_t"})
+    assert replies == [{"itemId": f"p_t-{i}", "reorderLevel": i} for i in range(3)]
+
+
+def test_empty_reply(server: str) -> None:
+    assert _call(server, "shop.v2.ShopCatalog/DeleteItem", data={"itemId": "x"}) == [{}]
