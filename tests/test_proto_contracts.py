@@ -103,6 +103,13 @@ def test_a_symlink_out_of_the_include_root_is_refused(tmp_path: Path) -> None:
     assert "resolves outside its include root" in caught.value.problems[0].message
 
 
+def test_only_protobuf_and_googleapis_files_come_from_installed_packages(tmp_path: Path) -> None:
+    _proto(tmp_path / "echo.proto", imports='import "grpc_tools/_proto/google/protobuf/empty.proto";')
+    with pytest.raises(SpecInvalid) as caught:
+        import_proto(tmp_path / "echo.proto", "echo.proto")
+    assert "in an installed package" in caught.value.problems[0].message
+
+
 def test_comments_never_reach_the_grpc_stubs(generated: Path, tmp_path: Path) -> None:
     # The fixture's service comment closes a docstring and follows it with a line of code.
     stubs = sorted(_proto_dir(generated, "shop-service").glob("*.py"))

@@ -303,6 +303,7 @@ def _grpc_op(spec: LoadedSpec, op: OperationDef, contract: dict[str, Any]) -> di
         "request_pb": contract["pb_types"][op.request],
         "response_pb": contract["pb_types"][op.response],
         "sample_request_py": repr(sample(_schema_of(spec, op.request))),
+        "sample_response_py": repr(sample(_schema_of(spec, op.response))),
     }
 
 

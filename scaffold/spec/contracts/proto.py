@@ -18,7 +18,7 @@ from google.protobuf.message import DecodeError
 
 from scaffold.errors import Problem, SpecInvalid
 from scaffold.names import kebab
-from scaffold.proto_files import PROVIDED_PACKAGES
+from scaffold.proto_files import PROVIDED_PACKAGES, googleapis_files
 from scaffold.spec.contracts import PASCAL, PASCAL_HINT, ImportedContract
 from scaffold.spec.resolved import MessageDef, OperationDef
 
@@ -194,7 +194,8 @@ def bundled_includes() -> list[str]:
 
 
 def _confinement_problems(files: pb.FileDescriptorSet, roots: Sequence[Path], display: str) -> list[Problem]:
-    """protoc refuses `..` in import paths, but a symlink inside a root can still point anywhere."""
+    """protoc refuses `..` in import paths, but a symlink inside a root can still point anywhere;
+    and of the bundled roots only protobuf's and googleapis' own files may be used."""
     problems = []
     resolved_roots = [root.resolve() for root in roots]
     for file in files.file:
@@ -211,6 +212,15 @@ def _confinement_problems(files: pb.FileDescriptorSet, roots: Sequence[Path], di
                         )
                     )
                 break
+        else:
+            if not file.name.startswith("google/protobuf/") and file.name not in googleapis_files():
+                problems.append(
+                    Problem(
+                        file=display,
+                        message=f"`{file.name}` is not in the contract's folders but in an installed package",
+                        hint="copy it next to the contract or into a folder of `contracts.proto_paths`",
+                    )
+                )
     return problems
 
 
