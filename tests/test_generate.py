@@ -135,7 +135,7 @@ def test_hostile_strings_cannot_inject_code(tmp_path: Path) -> None:
     # A reason that closes the module docstring of the clients stays inside it, word for word.
     clients = tmp_path / "out" / "caller-service" / "src" / "caller_service" / "generated" / "clients.py"
     doc = ast.get_docstring(ast.parse(clients.read_text(encoding="utf-8")), clean=False) or ""
-    assert "x\"\"\" + str(__import__('os').system('echo pwned')) + \"\"\"" in doc
+    assert 'x""" + str(__import__(\'os\').system(\'echo pwned\')) + """' in doc
     # HTML and links in a reason or a description are text in the README, not markup.
     for service in ("api-service", "caller-service"):
         readme = (tmp_path / "out" / service / "README.md").read_text(encoding="utf-8")

@@ -190,8 +190,8 @@ def test_a_contract_that_defines_health_checking_is_reported_at_check(tmp_path: 
 def test_an_imported_health_proto_uses_grpcio_health_checking(tmp_path: Path) -> None:
     shutil.copy(PUBLIC / "grpc-health-check" / "health.proto", tmp_path / "health.proto")
     (tmp_path / "probe.proto").write_text(
-        'syntax = "proto3";\npackage probe.v1;\nimport "health.proto";\n'
-        "service Probe { rpc Check(grpc.health.v1.HealthCheckRequest) returns (grpc.health.v1.HealthCheckResponse); }\n",
+        'syntax = "proto3";\npackage probe.v1;\nimport "health.proto";\nservice Probe {\n'
+        "  rpc Check(grpc.health.v1.HealthCheckRequest) returns (grpc.health.v1.HealthCheckResponse);\n}\n",
         encoding="utf-8",
     )
     contract = import_proto(tmp_path / "probe.proto", "probe.proto")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scaffold.render.filters import comment, docstring, md
 
 ANY_TEXT = st.text(alphabet=st.characters(codec=None), max_size=60) | st.sampled_from(
-    ['"""', '""""', 'x"""', '\\', '"\\', '\\"""', "\u202e", "\x00", "\r\n", '"""\nimport os\n#']
+    ['"""', '""""', 'x"""', "\\", '"\\', '\\"""', "\u202e", "\x00", "\r\n", '"""\nimport os\n#']
 )
 FAST = settings(max_examples=300, deadline=None)
 
