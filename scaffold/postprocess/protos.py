@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ast
 import re
-import tempfile
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
