@@ -314,7 +314,8 @@ def test_webhook_schedule_is_one_immediate_attempt_then_the_retries() -> None:
     schedule = value("webhook", "send_schedule_s", "outbound")
     assert schedule[0] == 0 and all(delay > 0 for delay in schedule[1:])
     assert schedule_text([0, 5, 300]) == (
-        "3 attempts: at once, then waits of 5 s and 5 min between attempts (5 min 5 s from the first attempt to the last)"
+        "3 attempts: at once, then waits of 5 s and 5 min between attempts"
+        " (5 min 5 s from the first attempt to the last)"
     )
     assert schedule_text([60]) == "1 attempt: after 1 min"
     assert "(75 h 35 min 5 s from the first attempt to the last)" in schedule_text(schedule)

@@ -33,7 +33,9 @@ S_BACKOFF = "gRPC proposal A6 client retries: initialBackoff 0.1 s, maxBackoff 1
 S_RETRY_ON = "botocore standard mode and .NET standard resilience handler: connect errors, 408, 429, 5xx"
 S_RETRY_AFTER = "RFC 9110 section 10.2.3 Retry-After, honoured by the .NET standard resilience handler"
 S_IDEM_KEY = "IETF draft-ietf-httpapi-idempotency-key-header: retry POST/PATCH only with Idempotency-Key"
-S_IDEM_TTL = "Stripe API idempotent requests: keys are kept at least 24 hours (the IETF draft leaves expiry to the server)"
+S_IDEM_TTL = (
+    "Stripe API idempotent requests: keys are kept at least 24 hours (the IETF draft leaves expiry to the server)"
+)
 S_BREAKER_THRESHOLD = "fabfuel/circuitbreaker default: 5 consecutive failures (no ratio window in Python breakers)"
 S_BREAKER_BREAK = "App-vNext/Polly CircuitBreakerConstants and .NET standard handler: break duration 5 s"
 S_BREAKER_COUNTS = "Polly / .NET standard handler: count 5xx, timeouts and connection errors, never 4xx"

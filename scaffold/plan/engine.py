@@ -136,7 +136,8 @@ def _fit(links: list[tuple[Link, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def _cap(graph: CallGraph, callers: list[Link], done: dict[str, dict[str, Any]], on_purpose: set[str]) -> Cap | None:
-    defaults, budgets = [], []
+    defaults: list[int] = []
+    budgets: list[int] = []
     for caller in callers:
         values = done[caller.id]
         per_attempt = values.get("attempt_timeout_ms", values.get("total_timeout_ms"))

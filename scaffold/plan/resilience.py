@@ -6,6 +6,7 @@ scaffold.plan.checks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,13 @@ class Cap:
 
 def settings(link: Link, cap: Cap | None = None) -> dict[str, Any]:
     """Settings for ``link``; ``cap`` is the time left by callers upstream, if any."""
-    build = {"rest": _rest, "grpc": _grpc, "queue": _queue, "stream": _stream, "webhook": _webhook}
+    build: dict[str, Callable[[Link, Cap | None], dict[str, Any]]] = {
+        "rest": _rest,
+        "grpc": _grpc,
+        "queue": _queue,
+        "stream": _stream,
+        "webhook": _webhook,
+    }
     return build[link.pattern](link, cap)
 
 
@@ -116,9 +123,7 @@ def _default_attempts(link: Link, pattern: str, retry_safe: bool) -> int:
     return int(value(pattern, "max_attempts"))
 
 
-def _timeouts(
-    link: Link, pattern: str, attempts: int, initial: int, cap: int, upstream: Cap | None
-) -> tuple[int, int]:
+def _timeouts(link: Link, pattern: str, attempts: int, initial: int, cap: int, upstream: Cap | None) -> tuple[int, int]:
     """Total and per-attempt timeout: overrides win, then the latency budget, then a budget flowing
     down from the callers, then defaults (lowered to what the callers leave)."""
     given = link.overrides
@@ -231,7 +236,7 @@ def _delays(link: Link, pattern: str) -> list[int]:
     return list(link.overrides.get("retry_delays_ms", value(pattern, "retry_delays_ms")))
 
 
-def _queue(link: Link, _cap: int | None) -> dict[str, Any]:
+def _queue(link: Link, _cap: Cap | None) -> dict[str, Any]:
     given = link.overrides
     channel = link.channel.name if link.channel else "unknown"
     queue = f"{channel}.{link.target.name}"
@@ -255,7 +260,7 @@ def _queue(link: Link, _cap: int | None) -> dict[str, Any]:
     return values
 
 
-def _stream(link: Link, _cap: int | None) -> dict[str, Any]:
+def _stream(link: Link, _cap: Cap | None) -> dict[str, Any]:
     channel = link.channel.name if link.channel else "unknown"
     key = link.inter.ordering_key or (link.channel.key if link.channel else None)
     group = link.target.name
@@ -283,7 +288,7 @@ def _stream(link: Link, _cap: int | None) -> dict[str, Any]:
     return values
 
 
-def _webhook(link: Link, _cap: int | None) -> dict[str, Any]:
+def _webhook(link: Link, _cap: Cap | None) -> dict[str, Any]:
     given = link.overrides
     inbound = not link.source.is_service
     values: dict[str, Any] = {

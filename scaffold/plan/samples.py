@@ -108,7 +108,8 @@ def counterexample(schema: Any) -> tuple[bool, Any]:
     """(True, a small value the schema refuses), or (False, None) when it accepts all of them."""
     try:
         validator = jsonschema.validators.validator_for(schema)(schema)
-        for candidate in ([], "", 0, {}, None):
+        candidates: tuple[Any, ...] = ([], "", 0, {}, None)
+        for candidate in candidates:
             if not validator.is_valid(candidate):
                 return True, candidate
     except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable, RecursionError):

@@ -120,9 +120,7 @@ def _slice(
         "rest_operations": [_rest_operation(spec, op) for op in rest_ops],
         # Non-idempotent REST operations replay their reply for a retried Idempotency-Key.
         "idempotency": (
-            {"ttl_s": value("rest", "idempotency_key_ttl_s")}
-            if any(not op.idempotent for op in rest_ops)
-            else None
+            {"ttl_s": value("rest", "idempotency_key_ttl_s")} if any(not op.idempotent for op in rest_ops) else None
         ),
         "grpc": grpc,
         **_distinct_clients(_clients(spec, outbound, "rest", ports, grpc_exposed, protos), grpc_clients),
@@ -423,7 +421,7 @@ def _clients(
     out = []
     for target_name in sorted(by_target):
         target = spec.endpoints[target_name]
-        links = []
+        links: list[dict[str, Any]] = []
         for p in by_target[target_name]:
             op = target.operations[p.operation or ""]
             if pattern == "grpc":
