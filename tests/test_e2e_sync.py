@@ -8,19 +8,15 @@ fail fast; when order-service is stopped and started again, the system recovers 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.generation import generate_example
+from tests.processes import Service, free_port, replace_function, wait_ready
 
 DEADLINE_MS = 500
 RECOVERY_MS = 1000
@@ -36,60 +32,11 @@ async def place_order(request: models.CreateOrderRequest, ctx: Context) -> model
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Service:
-    def __init__(self, root: Path, name: str, env: dict[str, str]) -> None:
-        self.root, self.name, self.env = root, name, env
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        package = self.name.replace("-", "_")
-        env = {**os.environ, "PYTHONPATH": str(self.root / self.name / "src"), **self.env}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", package], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-
-    def signal(self, sig: signal.Signals) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-def wait_ready(url: str, service: Service, seconds: float = 30) -> None:
-    until = time.monotonic() + seconds
-    while time.monotonic() < until:
-        assert service.process is not None
-        if service.process.poll() is not None:
-            stderr = service.process.stderr.read().decode() if service.process.stderr else ""
-            pytest.fail(f"{service.name} exited: {stderr}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"{url} not ready after {seconds} s")
-
-
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, Service, str]]:
     root = tmp_path_factory.mktemp("e2e") / "out"
     generate_example("guide", root)
-    handlers = root / "user-service" / "src" / "user_service" / "handlers.py"
-    text = handlers.read_text(encoding="utf-8")
-    start = text.index("\n\nasync def place_order(")
-    end = text.index("\n\nasync def ", start + 10)
-    handlers.write_text(text[:start] + PLACE_ORDER + text[end:], encoding="utf-8")
+    replace_function(root / "user-service" / "src" / "user_service" / "handlers.py", "place_order", PLACE_ORDER)
 
     order_http, order_grpc, user_http = free_port(), free_port(), free_port()
     order = Service(
