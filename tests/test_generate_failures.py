@@ -16,6 +16,7 @@ from scaffold.cli import main
 from scaffold.postprocess.format import FormatFailed, format_tree
 from scaffold.postprocess.protos import ProtoCompileError, StubVersionMismatch, check_stub_versions, compile_protos
 from scaffold.postprocess.syntax import GeneratedCodeInvalid, check_python_sources
+from scaffold.proto_files import Layout
 from scaffold.render.templates import template_dir
 from tests.generation import EXAMPLES
 
@@ -137,7 +138,7 @@ def test_protoc_errors_point_at_the_given_contract_or_at_scaffold(tmp_path: Path
         proto_dir.mkdir()
         (proto_dir / name).write_text(text, encoding="utf-8")
         with pytest.raises(ProtoCompileError) as raised:
-            compile_protos(proto_dir, [proto_dir / name], (contracts,))
+            compile_protos(proto_dir, [name], Layout(), (contracts,))
         [reported[name]] = [p for p in raised.value.problems if p.line]
     assert reported["given.proto"].file == str(contracts / "given.proto")
     assert (reported["given.proto"].line, reported["given.proto"].column) == (5, 13)
