@@ -18,6 +18,20 @@ from scaffold.plan.samples import counterexample, sample
 from scaffold.proto_files import Layout, PyModule, layout, requirement
 from scaffold.spec.resolved import Endpoint, LoadedSpec, OperationDef
 
+# What unary and streaming gRPC links share; they differ only in how a call is bounded in time.
+_GRPC_RETRY_AND_GUARDS: tuple[tuple[str, str], ...] = (
+    ("max_attempts", "GrpcAttempts"),
+    ("backoff_initial_ms", "PositiveMs"),
+    ("backoff_max_ms", "PositiveMs"),
+    ("backoff_multiplier", "Multiplier"),
+    ("retryable_status_codes", "tuple[str, ...]"),
+    ("retry_throttling_max_tokens", "Count"),
+    ("retry_throttling_token_ratio", "Ratio"),
+    ("breaker_failure_threshold", "Count"),
+    ("breaker_recovery_ms", "PositiveMs"),
+    ("concurrency_limit", "Count"),
+)
+
 # The settings each kind of link exposes in a generated service, with their Python types.
 SETTINGS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "rest": (
@@ -33,32 +47,8 @@ SETTINGS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("max_connections", "Count"),
         ("max_keepalive_connections", "Count"),
     ),
-    "grpc": (
-        ("total_timeout_ms", "PositiveMs"),
-        ("max_attempts", "GrpcAttempts"),
-        ("backoff_initial_ms", "PositiveMs"),
-        ("backoff_max_ms", "PositiveMs"),
-        ("backoff_multiplier", "Multiplier"),
-        ("retryable_status_codes", "tuple[str, ...]"),
-        ("retry_throttling_max_tokens", "Count"),
-        ("retry_throttling_token_ratio", "Ratio"),
-        ("breaker_failure_threshold", "Count"),
-        ("breaker_recovery_ms", "PositiveMs"),
-        ("concurrency_limit", "Count"),
-    ),
-    "grpc-stream": (
-        ("stream_idle_timeout_ms", "PositiveMs"),
-        ("max_attempts", "GrpcAttempts"),
-        ("backoff_initial_ms", "PositiveMs"),
-        ("backoff_max_ms", "PositiveMs"),
-        ("backoff_multiplier", "Multiplier"),
-        ("retryable_status_codes", "tuple[str, ...]"),
-        ("retry_throttling_max_tokens", "Count"),
-        ("retry_throttling_token_ratio", "Ratio"),
-        ("breaker_failure_threshold", "Count"),
-        ("breaker_recovery_ms", "PositiveMs"),
-        ("concurrency_limit", "Count"),
-    ),
+    "grpc": (("total_timeout_ms", "PositiveMs"), *_GRPC_RETRY_AND_GUARDS),
+    "grpc-stream": (("stream_idle_timeout_ms", "PositiveMs"), *_GRPC_RETRY_AND_GUARDS),
     "webhook-inbound": (("tolerance_s", "PositiveS"), ("dedupe_ttl_s", "PositiveS")),
     "webhook-outbound": (("attempt_timeout_ms", "PositiveMs"), ("send_schedule_s", "Schedule")),
 }
