@@ -190,6 +190,16 @@ def wait_grpc(port: int, timeout_s: float = 30.0) -> None:
 # --- statistics -----------------------------------------------------------------------------------
 
 
+def round_order(names: list[str], r: int) -> list[str]:
+    """The order of the candidates in round ``r``: rotated each round and reversed every other
+    cycle, so no candidate always runs first or right after the same neighbour."""
+    shift = r % len(names)
+    order = names[shift:] + names[:shift]
+    if (r // len(names)) % 2:
+        order.reverse()
+    return order
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank-with-interpolation percentile (q in 0..100) of a non-empty list."""
     data = sorted(values)
@@ -231,11 +241,7 @@ async def interleaved_latency(
     round_p50: dict[str, list[float]] = {name: [] for name in names}
     clock = time.perf_counter_ns
     for r in range(rounds):
-        shift = r % len(names)
-        order = names[shift:] + names[:shift]
-        if (r // len(names)) % 2:
-            order.reverse()
-        for name in order:
+        for name in round_order(names, r):
             call = candidates[name]
             this_round = []
             for _ in range(per_round):

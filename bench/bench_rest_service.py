@@ -130,11 +130,7 @@ def interleave(workers: dict[str, Worker], *, rounds: int, per_round: int, warmu
     round_p50: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, dict[str, list[float]]] = {name: {"client": [], "server": [], "wait": []} for name in names}
     for r in range(rounds):
-        shift = r % len(names)
-        order = names[shift:] + names[:shift]
-        if (r // len(names)) % 2:
-            order.reverse()
-        for name in order:
+        for name in c.round_order(names, r):
             worker = workers[name]
             before = [schedstat(pid) for pid in worker.pids]
             this_round = worker.run(per_round)
