@@ -32,6 +32,8 @@ from scaffold.postprocess.format import format_tree
 from scaffold.postprocess.models import models_source
 from scaffold.postprocess.protos import compile_protos, write_protos
 from scaffold.postprocess.syntax import check_python_sources
+from scaffold.render.asyncapi import FILE_NAME as ASYNCAPI_FILE
+from scaffold.render.asyncapi import asyncapi_text
 from scaffold.render.service import RenderFailed, render_problem, render_service
 from scaffold.render.templates import template_dir
 from scaffold.spec.resolved import LoadedSpec
@@ -178,7 +180,7 @@ def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[st
         target = root / service["name"]
         render_service(service, target, spec.path)
         _postprocess(service, target, schemas, spec)
-    _render_system(spec, slices, root)
+    _render_system(spec, plan, slices, root)
     (root / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     check_python_sources(root)  # before ruff: a located error instead of ruff's
     format_tree(root)
@@ -197,7 +199,10 @@ def _postprocess(service: dict[str, Any], target: Path, schemas: dict[str, dict[
     compile_protos(proto_dir, generated_protos, proto_layout(descriptors, service))
 
 
-def _render_system(spec: LoadedSpec, slices: list[dict[str, Any]], root: Path) -> None:
+def _render_system(spec: LoadedSpec, plan: Plan, slices: list[dict[str, Any]], root: Path) -> None:
+    asyncapi = asyncapi_text(spec, plan)
+    if asyncapi is not None:
+        (root / ASYNCAPI_FILE).write_text(asyncapi, encoding="utf-8")
     folder = template_dir("system")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
@@ -207,7 +212,9 @@ def _render_system(spec: LoadedSpec, slices: list[dict[str, Any]], root: Path) -
     )
     for name in ("README.md", "Makefile"):
         try:
-            text = env.get_template(f"{name}.jinja").render(system=spec.name, services=slices)
+            text = env.get_template(f"{name}.jinja").render(
+                system=spec.name, services=slices, asyncapi=ASYNCAPI_FILE if asyncapi is not None else None
+            )
         except jinja2.TemplateError as exc:
             raise RenderFailed([render_problem(exc, spec.path, "services", folder / f"{name}.jinja")]) from exc
         (root / name).write_text(text, encoding="utf-8")
