@@ -41,9 +41,11 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
     }
 
 
-def run_tool(service_dir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_tool(
+    service_dir: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a Python tool inside a generated service, importing it from its src/ folder."""
-    env = {**os.environ, "PYTHONPATH": str(service_dir / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(service_dir / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("COVERAGE_PROCESS_START", None)
     return subprocess.run(
         [sys.executable, "-m", *args],

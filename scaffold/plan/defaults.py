@@ -13,7 +13,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Default:
-    pattern: str  # rest | grpc | queue | stream | webhook
+    pattern: str  # rest | grpc | queue | stream | webhook | store
     key: str
     value: Any
     source: str
@@ -76,6 +76,28 @@ S_WEBHOOK_DEDUPE = "Standard Webhooks spec: webhook-id is the idempotency key; k
 S_WEBHOOK_ACK = "Standard Webhooks spec: answer 2xx fast and process asynchronously; senders wait 15-30 s"
 S_WEBHOOK_SCHEDULE = "Standard Webhooks spec retry schedule: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h"
 S_WEBHOOK_410 = "Standard Webhooks spec: a 410 Gone response disables the endpoint"
+S_OUTBOX = (
+    "microservices.io 'Pattern: Transactional outbox': store the message in the same local transaction as the "
+    "business data, a relay publishes it (at least once)"
+)
+S_SQLITE = "sqlite.org 'Appropriate Uses For SQLite': zero set-up, one file; WAL mode (sqlite.org/wal.html)"
+S_OUTBOX_POLL = (
+    "the relay is woken at once by a commit of its own process; polling only picks up what other processes or a "
+    "crashed run stored (Debezium's outbox connector polls too, by reading the log)"
+)
+S_BOTOCORE_CAP = "botocore retries/standard.py: exponential backoff with full jitter, capped at 20 s"
+S_OUTBOX_BATCH = (
+    "RabbitMQ 'Consumer Acknowledgements and Publisher Confirms' docs: publish with many confirms outstanding, "
+    "not one at a time; one relay pass reads at most this many rows"
+)
+S_OUTBOX_LEASE = (
+    "one relay per outbox keeps per-key order with several replicas: a lease, as in kube-controller-manager's "
+    "leader election (--leader-elect-lease-duration 15 s, renewed within 10 s)"
+)
+S_INBOX_RETENTION = (
+    "Kafka topic config retention.ms default 604800000 (7 days): a record is never redelivered after it is "
+    "deleted, so ids are kept as long; the guide: dedupe on message id"
+)
 S_EXTERNAL_TIMEOUT = "third-party APIs are slower and further away; Stripe's client times out at 80 s: cap at 15 s"
 
 DEFAULTS: tuple[Default, ...] = (
@@ -163,6 +185,16 @@ DEFAULTS: tuple[Default, ...] = (
     Default("stream", "handler_timeout_ms", 60000, S_KAFKA_POLL),
     Default("stream", "retry_delays_ms", [1000, 10000, 60000], S_KAFKA_DLT),
     Default("stream", "dedupe_on", "event_id", S_IDEM_CONSUMER),
+    # -- the service's database: outbox and inbox -----------------------------------------------
+    Default("store", "database_url", "sqlite:///data/{service}.sqlite3", S_SQLITE),
+    Default("store", "outbox", "same transaction as the handler's writes", S_OUTBOX),
+    Default("store", "outbox_poll_interval_ms", 1000, S_OUTBOX_POLL),
+    Default("store", "outbox_batch_size", 500, S_OUTBOX_BATCH),
+    Default("store", "outbox_concurrency", 256, S_OUTBOX_BATCH),
+    Default("store", "outbox_backoff_initial_ms", 100, S_BACKOFF),
+    Default("store", "outbox_backoff_max_ms", 20000, S_BOTOCORE_CAP),
+    Default("store", "outbox_lease_ms", 15000, S_OUTBOX_LEASE),
+    Default("store", "inbox_retention_s", 604800, S_INBOX_RETENTION),
     # -- webhooks (Standard Webhooks) ---------------------------------------------------------
     Default("webhook", "signature", "standard-webhooks-v1-hmac-sha256", S_WEBHOOK_SIG),
     Default("webhook", "tolerance_s", 300, S_WEBHOOK_TOL),

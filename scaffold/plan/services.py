@@ -127,6 +127,7 @@ def _slice(
         "webhooks_out": [_webhook(spec, p, inbound=False) for p in outbound if p.pattern == "webhook"],
         "publishes": [_async_link(p) for p in outbound if p.pattern in ("queue", "stream")],
         "consumes": [_async_link(p) for p in inbound if p.pattern in ("queue", "stream")],
+        **_store(package, inbound, outbound),
         "inbound": _inbound_deadline(spec, inbound),
         "links": [_link_summary(p, service.name) for p in plan.interactions if service.name in (p.from_, p.to)],
         "messages": used_messages,
@@ -504,6 +505,48 @@ def _async_link(p: PlannedInteraction) -> dict[str, Any]:
         "channel": p.channel,
         "peer": p.to,
         "resilience": p.resilience,
+    }
+
+
+# What a service's database holds, with the Python types of its settings.
+_OUTBOX_FIELDS = (
+    ("outbox_poll_interval_ms", "PositiveMs"),
+    ("outbox_batch_size", "Count"),
+    ("outbox_concurrency", "Count"),
+    ("outbox_backoff_initial_ms", "PositiveMs"),
+    ("outbox_backoff_max_ms", "PositiveMs"),
+    ("outbox_lease_ms", "PositiveMs"),
+)
+_INBOX_FIELDS = (("inbox_retention_s", "PositiveS"),)
+
+
+def _store(package: str, inbound: list[PlannedInteraction], outbound: list[PlannedInteraction]) -> dict[str, Any]:
+    """The service's own database, when it has an outbox (it publishes to a queue or a stream) or an
+    inbox (it consumes from one): its default URL and the settings of each."""
+    outbox = any(p.pattern in ("queue", "stream") for p in outbound)
+    inbox = any(p.pattern in ("queue", "stream") for p in inbound)
+    if not (outbox or inbox):
+        return {"store": None, "outbox": None, "inbox": None}
+
+    def fields(keys: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+        out = []
+        for key, type_ in keys:
+            default = lookup("store", key)
+            out.append(
+                {"name": key, "type": type_, "value_py": repr(default.value), "source": doc_text(default.source, 400)}
+            )
+        return out
+
+    url = lookup("store", "database_url")
+    return {
+        "store": {
+            "database_url": str(url.value).format(service=package),
+            "database_url_source": doc_text(url.source, 400),
+        },
+        "outbox": {"settings": fields(_OUTBOX_FIELDS), "source": doc_text(lookup("store", "outbox").source, 400)}
+        if outbox
+        else None,
+        "inbox": {"settings": fields(_INBOX_FIELDS)} if inbox else None,
     }
 
 
