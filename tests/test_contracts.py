@@ -245,9 +245,18 @@ def test_openapi30_request_and_response_messages(users: ImportedContract) -> Non
     assert (ops["CreateUser"].request, ops["CreateUser"].response) == ("NewUser", "User")
     assert ops["GetUser"].response == "User"
     assert (ops["RenameUser"].request, ops["RenameUser"].response) == ("RenameUserRequest", "User")
-    assert (ops["DeleteUser"].request, ops["DeleteUser"].response) == (None, None)  # 204
+    # The path parameter makes a request message of its own.
+    assert (ops["DeleteUser"].request, ops["DeleteUser"].response) == ("DeleteUserRequest", None)
+    assert (ops["DeleteUser"].status, ops["CreateUser"].status, ops["GetUser"].status) == (204, 201, 200)
     # Unused is not used by an operation; Address and Country only live in $defs.
-    assert list(users.messages) == ["ListUsersResponse", "NewUser", "RenameUserRequest", "User"]
+    assert list(users.messages) == [
+        "DeleteUserRequest",
+        "GetUserRequest",
+        "ListUsersResponse",
+        "NewUser",
+        "RenameUserRequest",
+        "User",
+    ]
     assert {m.origin for m in users.messages.values()} == {"openapi:contracts/users.openapi.yaml"}
     assert users.messages["User"].description == "A registered user."
 
@@ -263,18 +272,32 @@ def test_openapi30_schemas_are_self_contained_2020_12(users: ImportedContract) -
     listing = users.messages["ListUsersResponse"].schema
     assert listing["type"] == "array" and listing["items"] == {"$ref": "#/$defs/User"}
     assert list(listing["$defs"]) == ["Address", "Country", "User"]
+    # Path parameters and the body are properties of one request message.
     assert users.messages["RenameUserRequest"].schema == {
         "type": "object",
-        "required": ["name"],
-        "properties": {"name": {"type": "string", "minLength": 1}},
+        "required": ["userId"],
+        "properties": {
+            "userId": {"type": "string", "format": "uuid"},
+            "body": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string", "minLength": 1}},
+            },
+        },
     }
+    rename = users.operations["RenameUser"]
+    # OpenAPI bodies are optional unless `required: true`.
+    assert (rename.body, rename.body_required) == ("body", False)
+    assert [(p.name, p.location, p.field, p.required) for p in rename.params or ()] == [
+        ("userId", "path", "userId", True)
+    ]
 
 
 def test_openapi31_json_operations(catalog: ImportedContract) -> None:
     ops = catalog.operations
     assert [(op.name, op.http_method, op.request, op.response) for op in ops.values()] == [
-        ("GetCategory", "GET", None, "Category"),
-        ("PutCategory", "PUT", "Category", None),
+        ("GetCategory", "GET", "GetCategoryRequest", "Category"),
+        ("PutCategory", "PUT", "PutCategoryRequest", None),  # an optional body
         ("Search", "POST", "SearchRequest", "SearchResponse"),  # 202 response
     ]
     # `x-idempotent: false` overrides PUT's default.
@@ -283,13 +306,20 @@ def test_openapi31_json_operations(catalog: ImportedContract) -> None:
 
 
 def test_openapi31_json_schemas(catalog: ImportedContract) -> None:
-    assert list(catalog.messages) == ["Category", "SearchRequest", "SearchResponse"]
+    assert list(catalog.messages) == [
+        "Category",
+        "GetCategoryRequest",
+        "PutCategoryRequest",
+        "SearchRequest",
+        "SearchResponse",
+    ]
     category = catalog.messages["Category"]
     assert category.description == "A product category"
     assert category.schema["properties"]["parent"] == {"oneOf": [{"$ref": "#/$defs/Category"}, {"type": "null"}]}
     assert list(category.schema["$defs"]) == ["Category"]
     search = catalog.messages["SearchRequest"].schema
-    assert search["properties"]["limit"] == {"type": "integer", "maximum": 1000}  # JSON `1e3`
+    # An optional body is the `body` property of the request message.
+    assert search["properties"]["body"]["properties"]["limit"] == {"type": "integer", "maximum": 1000}  # JSON `1e3`
     response = catalog.messages["SearchResponse"].schema
     assert response["properties"]["next"] == {"type": ["string", "null"]}
     assert response["properties"]["hits"] == {"type": "array", "items": {"$ref": "#/$defs/Category"}}
@@ -333,26 +363,32 @@ def test_document_without_openapi_key_is_rejected(tmp_path: Path) -> None:
     assert problem.message == "not an OpenAPI document: the `openapi` key is missing"
 
 
-def test_missing_operation_id_points_at_the_operation() -> None:
-    [problem] = problems_of(import_openapi, FIXTURES / "missing_operation_id.yaml", "missing.yaml")
-    assert (problem.file, problem.line, problem.column) == ("missing.yaml", 9, 5)
-    assert problem.field == "paths./orders.post"
-    assert problem.message == "operation has no operationId"
-    assert problem.hint.startswith("add an operationId")
+def warnings_of(contract: ImportedContract) -> list[tuple[int, str]]:
+    return [(w.line, w.message) for w in contract.warnings]
 
 
-def test_schema_name_must_be_pascal_case() -> None:
-    [problem] = problems_of(import_openapi, FIXTURES / "bad_schema_name.yaml", "bad.yaml")
-    assert (problem.line, problem.field) == (16, "components.schemas.order_input")
-    assert problem.message == "schema name `order_input` is not PascalCase"
-    assert "PascalCase" in problem.hint
+def test_missing_operation_id_is_derived_from_method_and_path() -> None:
+    contract = import_openapi(FIXTURES / "missing_operation_id.yaml", "missing.yaml")
+    assert list(contract.operations) == ["ListOrders", "PostOrders"]
+    assert contract.warnings == ()
 
 
-def test_external_ref_is_rejected() -> None:
-    [problem] = problems_of(import_openapi, FIXTURES / "external_ref.yaml", "external.yaml")
-    assert (problem.line, problem.column) == (11, 15)
-    assert problem.message == "external `$ref` to `./schemas/order.yaml#/Order` is not supported"
-    assert "bundle" in problem.hint
+def test_schema_names_are_made_pascal_case_and_mapped_back() -> None:
+    contract = import_openapi(FIXTURES / "bad_schema_name.yaml", "bad.yaml")
+    assert list(contract.messages["CreateOrderRequest"].schema["$defs"]) == ["OrderInput"]
+    assert contract.renamed == {"OrderInput": "order_input"}
+
+
+def test_external_ref_skips_only_its_operation() -> None:
+    contract = import_openapi(FIXTURES / "external_ref.yaml", "external.yaml")
+    [warning] = contract.warnings
+    assert (warning.line, warning.column) == (11, 15)
+    assert warning.message == (
+        "external `$ref` to `./schemas/order.yaml#/Order` is not supported; the operation is skipped"
+    )
+    assert "bundle" in warning.hint
+    assert contract.operations == {}
+    assert contract.document is not None and contract.document["paths"] == {}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -361,7 +397,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_path_level_ref_is_rejected(tmp_path: Path) -> None:
+def test_path_level_ref_is_skipped_with_a_warning(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         """\
@@ -371,11 +407,11 @@ def test_path_level_ref_is_rejected(tmp_path: Path) -> None:
             $ref: "#/components/pathItems/Orders"
         """,
     )
-    [problem] = problems_of(import_openapi, path, "api.yaml")
-    assert (problem.line, problem.message) == (4, "path items with `$ref` are not supported")
+    contract = import_openapi(path, "api.yaml")
+    assert warnings_of(contract) == [(4, "path items with `$ref` are not supported; the path is skipped")]
 
 
-def test_problems_from_several_operations_are_reported_together(tmp_path: Path) -> None:
+def test_an_unsupported_operation_does_not_take_the_others_down(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         """\
@@ -395,17 +431,121 @@ def test_problems_from_several_operations_are_reported_together(tmp_path: Path) 
                 content:
                   application/json:
                     schema: {$ref: "#/components/schemas/Missing"}
+          /upload:
+            post:
+              operationId: upload
+              requestBody:
+                required: true
+                content:
+                  multipart/form-data:
+                    schema: {type: object}
+              responses: {"200": {description: ok}}
         """,
     )
-    problems = problems_of(import_openapi, path, "api.yaml")
-    assert [(p.line, p.message) for p in problems] == [
-        (4, "operation has no operationId"),
-        (9, "`x-idempotent` must be true or false"),
-        (16, "`$ref` to `#/components/schemas/Missing`: components/schemas has no `Missing`"),
+    contract = import_openapi(path, "api.yaml")
+    assert list(contract.operations) == ["GetA", "MakeB"]
+    assert warnings_of(contract) == [
+        (9, "`x-idempotent` must be true or false; the method's default is used"),
+        (
+            16,
+            "`$ref` to `#/components/schemas/Missing`: components/schemas has no `Missing`; the operation is skipped",
+        ),
+        (20, "the request body is not JSON (media types: `multipart/form-data`); the operation is skipped"),
+    ]
+    assert contract.document is not None
+    assert {path: sorted(item) for path, item in contract.document["paths"].items()} == {
+        "/a": ["get"],
+        "/b": ["post"],
+    }
+
+
+def test_parameters_of_every_location_are_imported(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        openapi: 3.0.3
+        paths:
+          /pet/{petId}:
+            parameters:
+              - {name: petId, in: path, required: true, schema: {type: integer, format: int64}}
+            get:
+              operationId: getPet
+              parameters:
+                - {name: tags, in: query, schema: {type: array, items: {type: string}}}
+                - {name: X-Request-ID, in: header, required: true, schema: {type: string}}
+                - {name: session, in: cookie, schema: {type: string}}
+                - {name: filter, in: query, content: {application/json: {schema: {type: object}}}}
+                - {name: Accept, in: header, schema: {type: string}}
+                - {name: deep, in: query, style: deepObject, schema: {type: object}}
+              responses: {"200": {description: ok}}
+        """,
+    )
+    contract = import_openapi(path, "api.yaml")
+    op = contract.operations["GetPet"]
+    assert [(p.name, p.location, p.required, p.encoding) for p in op.params or ()] == [
+        ("petId", "path", True, "plain"),
+        ("filter", "query", False, "json"),
+        ("tags", "query", False, "plain"),
+        ("X-Request-ID", "header", True, "plain"),
+        ("session", "cookie", False, "plain"),
+    ]
+    schema = contract.messages["GetPetRequest"].schema
+    # int64 becomes bounds a validator enforces.
+    assert schema["properties"]["petId"] == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": -(2**63),
+        "maximum": 2**63 - 1,
+    }
+    assert schema["required"] == ["petId", "X-Request-ID"]
+    assert [message for _, message in warnings_of(contract)] == [
+        "header parameter `Accept` is ignored, as OpenAPI says",
+        "parameter `deep` is not supported and is ignored: object values are not supported; "
+        "send them as JSON with `content: application/json`",
     ]
 
 
-def test_inline_schema_name_must_not_shadow_a_component(tmp_path: Path) -> None:
+def test_undeclared_path_placeholder_is_read_as_a_string(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        openapi: 3.1.0
+        paths:
+          /users/{userId}:
+            delete:
+              responses: {"204": {description: gone}}
+        """,
+    )
+    contract = import_openapi(path, "api.yaml")
+    [param] = contract.operations["DeleteUsersUserId"].params or ()
+    assert (param.name, param.location, param.schema) == ("userId", "path", {"type": "string"})
+    assert warnings_of(contract) == [(4, "path parameter `userId` is not declared; it is read as a string")]
+
+
+def test_webhooks_and_security_schemes_are_reported(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        openapi: 3.1.0
+        webhooks:
+          newPet:
+            post:
+              requestBody: {content: {application/json: {schema: {type: object}}}}
+              responses: {"200": {description: ok}}
+        components:
+          securitySchemes:
+            key: {type: apiKey, in: header, name: X-Key}
+        """,
+    )
+    contract = import_openapi(path, "api.yaml")
+    assert contract.operations == {}
+    messages = [message for _, message in warnings_of(contract)]
+    assert messages[0] == "the document has no paths: nothing to serve from it"
+    assert messages[1].startswith("webhooks (newPet) are not generated")
+    assert messages[2].startswith("security schemes (key) are served in the document but not enforced")
+
+
+def test_inline_schema_name_does_not_shadow_a_component(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         """\
@@ -415,14 +555,15 @@ def test_inline_schema_name_must_not_shadow_a_component(tmp_path: Path) -> None:
             post:
               operationId: createOrder
               requestBody:
+                required: true
                 content:
                   application/json:
-                    schema: {type: object}
+                    schema: {type: object, properties: {id: {type: string}}}
         components:
           schemas:
             CreateOrderRequest: {type: object}
         """,
     )
-    [problem] = problems_of(import_openapi, path, "api.yaml")
-    assert problem.line == 9
-    assert "CreateOrderRequest" in problem.message
+    contract = import_openapi(path, "api.yaml")
+    assert contract.operations["CreateOrder"].request == "CreateOrderRequest2"
+    assert contract.warnings == ()

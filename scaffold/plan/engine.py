@@ -13,9 +13,10 @@ from dataclasses import replace
 from typing import Any
 
 from scaffold import names
+from scaffold.errors import Problem
 from scaffold.plan.callgraph import SYNC, CallGraph
 from scaffold.plan.checks import run_checks
-from scaffold.plan.model import Plan, PlannedInteraction
+from scaffold.plan.model import Finding, Plan, PlannedInteraction
 from scaffold.plan.resilience import Cap, Link, chosen_on_purpose, settings
 from scaffold.plan.rules import decide
 from scaffold.spec.load import interaction_id
@@ -46,9 +47,23 @@ def build_plan(spec: LoadedSpec) -> Plan:
         for link, (decision_rule, decision_reason) in links
     ]
     findings = run_checks(spec, [link for link, _ in links], interactions)
+    findings += [_import_finding(problem) for problem in spec.warnings]
     order = {"error": 0, "warning": 1}
     findings.sort(key=lambda f: (order[f.severity], f.rule, f.interactions, f.message))
     return Plan(name=spec.name, interactions=interactions, findings=findings)
+
+
+def _import_finding(problem: Problem) -> Finding:
+    """What a contract import skipped or changed, located in the contract."""
+    where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+    field = f"{problem.field}: " if problem.field else ""
+    return Finding(
+        severity="warning",
+        rule="contract-import",
+        interactions=[],
+        message=f"{where}: {field}{problem.message}",
+        fix=problem.hint or "nothing to do if this part of the contract is not needed",
+    )
 
 
 def _links(spec: LoadedSpec) -> list[tuple[Link, tuple[str, str]]]:

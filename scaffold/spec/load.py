@@ -70,6 +70,7 @@ class _Resolver:
         self.channels: dict[str, ChannelDef] = {}
         # Messages defined but refused (already reported): naming one is not a second problem.
         self.rejected: set[str] = set()
+        self.warnings: list[Problem] = []
 
     def fail(self, loc: Loc, message: str, hint: str = "") -> None:
         self.problems.append(self.source.problem(loc, message, hint))
@@ -93,6 +94,7 @@ class _Resolver:
             endpoints=self.endpoints,
             interactions=tuple(self.spec.interactions),
             interaction_positions=positions,
+            warnings=tuple(self.warnings),
         )
 
     # -- messages -------------------------------------------------------------------------
@@ -264,7 +266,7 @@ class _Resolver:
                     )
                 else:
                     contract = importer.import_openapi(target, ref)
-                    extra.update(openapi_file=str(target.resolve()))
+                    extra.update(openapi_file=str(target.resolve()), openapi_document=contract.document)
             except SpecInvalid as exc:
                 for p in exc.problems:
                     if p.line:
@@ -274,6 +276,7 @@ class _Resolver:
                         # where the spec names it: report it at the spec's `contracts` entry.
                         self.fail(ref_loc, f"{p.file or ref}: {p.message}", p.hint)
                 continue
+            self.warnings.extend(contract.warnings)
             for op_name, op in contract.operations.items():
                 if op_name in operations:
                     self.fail(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from scaffold.errors import Problem
 from scaffold.spec.model import Interaction, Settings
 
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})
@@ -19,6 +20,23 @@ class MessageDef:
     description: str
     schema: dict[str, Any]
     origin: str  # "spec", "file:<path>", "openapi:<path>" or "proto:<path>"
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    """One parameter of an operation outside its body (OpenAPI `parameters`)."""
+
+    name: str  # as on the wire: `petId`, `X-Request-ID`
+    location: str  # path | query | header | cookie
+    field: str  # the property of the request message that holds it
+    required: bool
+    schema: dict[str, Any]  # JSON Schema of the value
+    encoding: str = "plain"  # plain: the value as text; json: JSON text (OpenAPI `content`)
+
+
+# Where an operation's request body is: no body, the whole request message, or one property of it.
+NO_BODY = ""
+WHOLE_MESSAGE = "*"
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,12 @@ class OperationDef:
     # Which transports the operation can be offered on: a .proto contract fixes gRPC,
     # an OpenAPI contract fixes REST; operations written in the spec allow both.
     transports: frozenset[str] = frozenset({"rest", "grpc"})
+    # Set by an OpenAPI contract, which says where each input goes. Operations written in the
+    # spec leave them unset: the plan binds them by convention (placeholders, method).
+    params: tuple[ParamDef, ...] | None = None
+    body: str | None = None  # NO_BODY, WHOLE_MESSAGE or a property of the request message
+    body_required: bool = True
+    status: int | None = None  # success status; unset: 200 with a response, 204 without
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,8 @@ class Endpoint:
     proto_main: str = ""
     proto_types: tuple[tuple[str, str], ...] = ()
     openapi_file: str | None = None
+    # The OpenAPI contract as the service serves it (what could not be imported removed).
+    openapi_document: dict[str, Any] | None = None
 
     @property
     def is_service(self) -> bool:
@@ -83,6 +109,8 @@ class LoadedSpec:
     interactions: tuple[Interaction, ...]
     # Line and column of each interaction, for findings.
     interaction_positions: tuple[tuple[int, int], ...] = field(default=())
+    # What an imported contract could not bring along, each located in the contract.
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def services(self) -> dict[str, Endpoint]:

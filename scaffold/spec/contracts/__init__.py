@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from scaffold.errors import Problem
 from scaffold.spec.resolved import MessageDef, OperationDef
 
 # Operation and message names become class names and proto identifiers (see scaffold.spec.model).
@@ -29,6 +31,12 @@ class ImportedContract:
     proto_descriptor: bytes = b""  # FileDescriptorSet of the file and its imports, without comments
     proto_main: str = ""  # the file's name inside that set
     proto_types: dict[str, str] | None = None  # message name -> full proto name (".pkg.Name")
+    # What was skipped or changed on the way in, each with where and why.
+    warnings: tuple[Problem, ...] = ()
+    # Message name -> the contract's own name, for schemas renamed to PascalCase.
+    renamed: dict[str, str] = field(default_factory=dict)
+    # The contract as a service built from it serves it (operations that were skipped removed).
+    document: dict[str, Any] | None = None
 
 
 def import_proto(path: Path, display: str, includes: Sequence[Path] = ()) -> ImportedContract:

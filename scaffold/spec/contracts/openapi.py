@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
+import itertools
 import json
 import re
 from pathlib import Path
@@ -13,13 +13,14 @@ import yaml
 
 from scaffold.errors import Problem, SpecInvalid
 from scaffold.names import pascal
-from scaffold.spec.contracts import HTTP_PATH, PASCAL, PASCAL_HINT, ImportedContract
-from scaffold.spec.resolved import IDEMPOTENT_METHODS, MessageDef, OperationDef
+from scaffold.spec.contracts import HTTP_PATH, PASCAL, ImportedContract
+from scaffold.spec.resolved import IDEMPOTENT_METHODS, NO_BODY, WHOLE_MESSAGE, MessageDef, OperationDef, ParamDef
 from scaffold.spec.yaml_source import Loc, Source, parse_yaml, read_text
 
 _YAML_STR = "tag:yaml.org,2002:str"
 _HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-_SUCCESS_CODES = ("200", "201", "202")
+_ALL_METHODS = (*_HTTP_METHODS, "head", "options", "trace")
+_PLACEHOLDER = re.compile(r"{([^{}/]+)}")
 _COMPONENT = "#/components/schemas/"
 _BUNDLE_HINT = "bundle the document into one file (for example `redocly bundle`) so refs point into components/schemas"
 # JSON Schema keywords whose values are schemas (maps of, lists of, or single schemas).
@@ -130,8 +131,8 @@ def _check_openapi_version(source: Source) -> None:
         raise SpecInvalid([source.problem(("openapi",), f"OpenAPI version `{doc['openapi']}` is not supported", hint)])
 
 
-class _Reported(Exception):
-    """An operation cannot be read further; its problem is already recorded."""
+class _Skipped(Exception):
+    """An operation cannot be imported; the warning that says why is already recorded."""
 
 
 class _OpenApiImporter:
@@ -144,148 +145,374 @@ class _OpenApiImporter:
         components = self.doc.get("components")
         schemas = components.get("schemas") if isinstance(components, dict) else None
         self.schemas: dict[str, Any] = schemas if isinstance(schemas, dict) else {}
-        self.problems: list[Problem] = []
+        # Component schemas become message classes: PascalCase names, unique, mapped back.
+        self.names = _message_names(self.schemas)
+        self.warnings: list[Problem] = []
         self.operations: dict[str, OperationDef] = {}
         self.messages: dict[str, MessageDef] = {}
+        self.skipped: set[tuple[str, str]] = set()
 
     def run(self) -> ImportedContract:
         paths = self.doc.get("paths")
-        if not isinstance(paths, dict) or not paths:
-            raise SpecInvalid(
-                [self.source.problem(("paths",), "the document has no paths", "add paths with operations to import")]
+        if paths is None or (isinstance(paths, dict) and not paths):
+            self._warn(("paths",) if paths is not None else (), "the document has no paths: nothing to serve from it")
+        elif not isinstance(paths, dict):
+            raise SpecInvalid([self.source.problem(("paths",), "`paths` must be a mapping of paths to path items")])
+        else:
+            for http_path, item in paths.items():
+                if not str(http_path).startswith("x-"):  # extensions, not paths
+                    self._path_item(str(http_path), item)
+        self._document_level_warnings()
+        renamed = {new: old for old, new in self.names.items() if new != old}
+        return ImportedContract(
+            operations=self.operations,
+            messages=dict(sorted(self.messages.items())),
+            warnings=tuple(self.warnings),
+            renamed=dict(sorted(renamed.items())),
+            document=self._served_document(),
+        )
+
+    # -- reporting --------------------------------------------------------------------------
+    def _warn(self, loc: Loc, message: str, hint: str = "") -> None:
+        self.warnings.append(self.source.problem(loc, message, hint))
+
+    def _skip(self, loc: Loc, message: str, hint: str = "") -> _Skipped:
+        """Record why the operation at ``loc`` is not imported; raise the result."""
+        self._warn(loc, f"{message}; the operation is skipped", hint)
+        return _Skipped()
+
+    def _document_level_warnings(self) -> None:
+        webhooks = self.doc.get("webhooks")
+        if isinstance(webhooks, dict) and webhooks:
+            self._warn(
+                ("webhooks",),
+                f"webhooks ({', '.join(sorted(map(str, webhooks)))}) are not generated from a contract",
+                "declare each one as a `webhook` interaction of the spec to get a signed receiver",
             )
-        for http_path, item in paths.items():
-            if not str(http_path).startswith("x-"):  # extensions, not paths
-                self._path_item(str(http_path), item)
-        if not self.problems and not self.operations:
-            self._report(
-                ("paths",),
-                "the document has no get, post, put, patch or delete operations",
-                "add operations to import",
+        components = self.doc.get("components")
+        schemes = components.get("securitySchemes") if isinstance(components, dict) else None
+        if isinstance(schemes, dict) and schemes:
+            self._warn(
+                ("components", "securitySchemes"),
+                f"security schemes ({', '.join(sorted(map(str, schemes)))}) are served in the document "
+                "but not enforced by the generated service",
+                "check credentials in handlers.py or in a gateway in front of the service",
             )
-        if self.problems:
-            raise SpecInvalid(self.problems)
-        return ImportedContract(operations=self.operations, messages=dict(sorted(self.messages.items())))
 
-    def _report(self, loc: Loc, message: str, hint: str = "") -> None:
-        self.problems.append(self.source.problem(loc, message, hint))
+    def _served_document(self) -> dict[str, Any]:
+        """The contract without the operations that were skipped: what the service really serves."""
+        document = copy.deepcopy(self.doc)
+        paths = document.get("paths")
+        if isinstance(paths, dict):
+            for http_path in list(paths):
+                item = paths[http_path]
+                if str(http_path).startswith("x-") or not isinstance(item, dict):
+                    continue
+                for method in list(item):
+                    if method in _ALL_METHODS and (str(http_path), method) in self.skipped | self.unserved:
+                        del item[method]
+                if not any(method in _ALL_METHODS for method in item):
+                    del paths[http_path]
+        return document
 
-    def _fail(self, loc: Loc, message: str, hint: str = "") -> _Reported:
-        self._report(loc, message, hint)
-        return _Reported()
+    @property
+    def unserved(self) -> set[tuple[str, str]]:
+        paths = self.doc.get("paths")
+        out: set[tuple[str, str]] = set()
+        if isinstance(paths, dict):
+            for http_path, item in paths.items():
+                if isinstance(item, dict):
+                    out |= {(str(http_path), m) for m in item if m in _ALL_METHODS and m not in _HTTP_METHODS}
+        return out
 
+    # -- paths and operations ---------------------------------------------------------------
     def _path_item(self, http_path: str, item: Any) -> None:
         loc: Loc = ("paths", http_path)
         if not isinstance(item, dict):
-            self._report(loc, "a path item must be a mapping of methods to operations")
+            self._warn(loc, "a path item must be a mapping of methods to operations; the path is skipped")
             return
         if "$ref" in item:
-            self._report((*loc, "$ref"), "path items with `$ref` are not supported", "write the path item inline")
+            self._warn((*loc, "$ref"), "path items with `$ref` are not supported; the path is skipped", _BUNDLE_HINT)
+            for method in _ALL_METHODS:
+                self.skipped.add((http_path, method))
             return
-        if not HTTP_PATH.match(http_path):
-            self._report(
-                loc,
-                f"path `{http_path}` has characters scaffold cannot route",
-                "start with `/` and use letters, digits, `-`, `_`, `.`, `/` and `{field}`",
-            )
         for method, operation in item.items():
             if method in _HTTP_METHODS:
-                with contextlib.suppress(_Reported):  # already reported; go on with the next one
-                    self._operation(http_path, method, operation)
+                try:
+                    self._operation(http_path, method, operation, item.get("parameters"))
+                except _Skipped:
+                    self.skipped.add((http_path, method))
+            elif method in _ALL_METHODS:
+                self._warn((*loc, method), f"{method.upper()} operations are not generated; the operation is skipped")
 
-    def _operation(self, http_path: str, method: str, op: Any) -> None:
+    def _operation(self, http_path: str, method: str, op: Any, shared_params: Any) -> None:
         loc: Loc = ("paths", http_path, method)
         if not isinstance(op, dict):
-            raise self._fail(loc, "an operation must be a mapping")
-        name = self._operation_name(loc, op)
+            raise self._skip(loc, "an operation must be a mapping")
+        if not HTTP_PATH.match(http_path):
+            raise self._skip(
+                ("paths", http_path),
+                f"path `{http_path}` has characters scaffold cannot route",
+                "use letters, digits, `-`, `_`, `.`, `/` and `{name}` placeholders",
+            )
+        placeholders = _PLACEHOLDER.findall(http_path)
+        if len(set(placeholders)) != len(placeholders):
+            raise self._skip(("paths", http_path), f"path `{http_path}` repeats a placeholder, which cannot be routed")
+        name = self._operation_name(loc, http_path, method, op)
+        params = self._params(loc, http_path, shared_params, op.get("parameters"))
+        body = self._body(loc, op.get("requestBody"))
+        status, response = self._response(name, loc, op.get("responses"))
+        if isinstance(op.get("callbacks"), dict) and op["callbacks"]:
+            self._warn((*loc, "callbacks"), "callbacks are not generated", "call them from handlers.py")
+        request, body_field, body_required = self._request_message(name, loc, params, body)
         description = op.get("summary") or op.get("description") or ""
         self.operations[name] = OperationDef(
             name=name,
             description=" ".join(str(description).split()),
-            request=self._request(name, loc, op.get("requestBody")),
-            response=self._response(name, loc, op.get("responses")),
+            request=request,
+            response=response,
             idempotent=self._idempotent(loc, method, op),
             streaming="none",
             http_method=method.upper(),
             http_path=http_path,
             transports=frozenset({"rest"}),
+            params=tuple(
+                ParamDef(
+                    name=p.name,
+                    location=p.location,
+                    field=p.field,
+                    required=p.required,
+                    schema=self._convert(self._resolved_schema(p.schema), p.loc, set()),
+                    encoding=p.encoding,
+                )
+                for p in params
+            ),
+            body=body_field,
+            body_required=body_required,
+            status=status,
         )
 
-    def _operation_name(self, loc: Loc, op: dict[str, Any]) -> str:
+    def _operation_name(self, loc: Loc, http_path: str, method: str, op: dict[str, Any]) -> str:
+        """PascalCase of the operationId, or one made from the method and path; unique."""
         operation_id = op.get("operationId")
-        if not isinstance(operation_id, str) or not operation_id.strip():
-            raise self._fail(
-                loc,
-                "operation has no operationId",
-                "add an operationId, like `getUser`; it names the operation (`GetUser`)",
-            )
-        name = pascal(operation_id)
+        name = pascal(operation_id) if isinstance(operation_id, str) else ""
         if not PASCAL.match(name):
-            raise self._fail(
+            name = pascal(f"{method} {http_path}") or method.capitalize()
+            if not PASCAL.match(name):
+                name = f"Op{name}"
+        unique = name
+        for n in itertools.count(2):
+            if unique not in self.operations and unique not in self.names.values():
+                break
+            unique = f"{name}{n}"
+        if unique != name and isinstance(operation_id, str):
+            self._warn(
                 (*loc, "operationId"),
-                f"operationId `{operation_id}` does not make a name",
-                "start it with a letter, like `getUser`",
+                f"operationId `{operation_id}` is also another operation's name once in PascalCase; "
+                f"it is named `{unique}`",
             )
-        if name in self.operations:
-            raise self._fail(
-                (*loc, "operationId"),
-                f"two operations are named `{name}`",
-                "operationIds must stay unique once written in PascalCase",
-            )
-        return name
+        return unique
 
     def _idempotent(self, loc: Loc, method: str, op: dict[str, Any]) -> bool:
         flag = op.get("x-idempotent")
-        if flag is None:
-            return method.upper() in IDEMPOTENT_METHODS
-        if not isinstance(flag, bool):
-            raise self._fail((*loc, "x-idempotent"), "`x-idempotent` must be true or false")
-        return flag
+        if isinstance(flag, bool):
+            return flag
+        if flag is not None:
+            self._warn((*loc, "x-idempotent"), "`x-idempotent` must be true or false; the method's default is used")
+        return method.upper() in IDEMPOTENT_METHODS
 
-    def _request(self, name: str, loc: Loc, body: Any) -> str | None:
+    # -- parameters -------------------------------------------------------------------------
+    def _params(self, loc: Loc, http_path: str, shared: Any, own: Any) -> list[_Param]:
+        """Path-level parameters overridden by the operation's own (same name and location)."""
+        by_key: dict[tuple[str, str], _Param] = {}
+        for where, params in ((("paths", http_path, "parameters"), shared), ((*loc, "parameters"), own)):
+            if params is None:
+                continue
+            if not isinstance(params, list):
+                raise self._skip(where, "`parameters` must be a list")
+            for index, raw in enumerate(params):
+                param = self._param(loc, raw, (*where, index))
+                if param is not None:
+                    by_key[(param.location, param.name)] = param
+        placeholders = _PLACEHOLDER.findall(http_path)
+        for placeholder in placeholders:
+            if ("path", placeholder) not in by_key:
+                self._warn(
+                    loc,
+                    f"path parameter `{placeholder}` is not declared; it is read as a string",
+                    "declare it under `parameters` with `in: path`",
+                )
+                by_key[("path", placeholder)] = _Param(placeholder, "path", True, {"type": "string"}, "plain", loc)
+        for (location, param_name), param in list(by_key.items()):
+            if location == "path" and param_name not in placeholders:
+                self._warn(param.loc, f"path parameter `{param_name}` is not in the path `{http_path}`; it is ignored")
+                del by_key[(location, param_name)]
+        return sorted(by_key.values(), key=lambda p: (_LOCATIONS.index(p.location), p.name))
+
+    def _param(self, op_loc: Loc, raw: Any, loc: Loc) -> _Param | None:
+        param, loc = self._deref(raw, loc)
+        if not isinstance(param, dict) or not isinstance(param.get("name"), str):
+            raise self._skip(loc, "a parameter must be a mapping with a `name`")
+        name, location = param["name"], param.get("in")
+        if location not in _LOCATIONS:
+            raise self._skip((*loc, "in"), f"parameter `{name}`: `in: {location}` is not a parameter location")
+        if location == "header" and name.lower() in _IGNORED_HEADERS:
+            # OpenAPI 3: "If in is header and the name field is Accept, Content-Type or Authorization,
+            # the parameter definition SHALL be ignored."
+            self._warn(loc, f"header parameter `{name}` is ignored, as OpenAPI says")
+            return None
+        required = param.get("required") is True or location == "path"
+        encoding = "plain"
+        if "content" in param:
+            found = self._json_schema(param, loc)
+            if found is None:
+                self._unsupported(loc, name, required, "its `content` has no JSON media type")
+                return None
+            schema, encoding = found[0], "json"
+        else:
+            schema = param.get("schema", {})
+            problem = _style_problem(location, param, self._resolved_schema(schema))
+            if problem:
+                self._unsupported(loc, name, required, problem)
+                return None
+        if not isinstance(schema, (dict, bool)):
+            self._unsupported(loc, name, required, "its schema is not a mapping")
+            return None
+        return _Param(name, location, required, schema if isinstance(schema, dict) else {}, encoding, loc)
+
+    def _unsupported(self, loc: Loc, name: str, required: bool, why: str) -> None:
+        if required:
+            raise self._skip(loc, f"required parameter `{name}` cannot be read: {why}")
+        self._warn(loc, f"parameter `{name}` is not supported and is ignored: {why}")
+
+    def _resolved_schema(self, schema: Any) -> Any:
+        """The schema behind component refs (to judge its type), or the schema itself."""
+        for _ in range(20):
+            ref = schema.get("$ref") if isinstance(schema, dict) else None
+            if not (isinstance(ref, str) and ref.startswith(_COMPONENT)):
+                return schema
+            schema = self.schemas.get(_unescape(ref[len(_COMPONENT) :].split("/")[0]), {})
+        return schema
+
+    # -- bodies -----------------------------------------------------------------------------
+    def _body(self, loc: Loc, body: Any) -> tuple[Any, Loc, bool] | None:
+        """The JSON schema of the request body, where it is, and whether the body is required."""
         if body is None:
             return None
         body, body_loc = self._deref(body, (*loc, "requestBody"))
+        if not isinstance(body, dict):
+            raise self._skip(body_loc, "a request body must be a mapping")
         found = self._json_schema(body, body_loc)
+        required = body.get("required") is True
         if found is None:
-            raise self._fail(
+            media = ", ".join(f"`{m}`" for m in body.get("content") or {}) or "none"
+            if not required:
+                self._warn(body_loc, f"the optional request body is not JSON ({media}) and is ignored")
+                return None
+            raise self._skip(
                 body_loc,
-                "the request body has no application/json content",
-                "scaffold imports JSON request bodies only",
+                f"the request body is not JSON (media types: {media})",
+                "scaffold generates JSON request bodies only; write this operation in handlers.py by hand",
             )
-        return self._message(found[0], found[1], f"{name}Request")
+        return found[0], found[1], required
 
-    def _response(self, name: str, loc: Loc, responses: Any) -> str | None:
+    def _request_message(
+        self, name: str, loc: Loc, params: list[_Param], body: tuple[Any, Loc, bool] | None
+    ) -> tuple[str | None, str, bool]:
+        """The request message and where the body is in it (see OperationDef.body)."""
+        if not params:
+            if body is None:
+                return None, NO_BODY, True
+            schema, body_loc, required = body
+            if required:
+                return self._message(schema, body_loc, self._free_name(f"{name}Request")), WHOLE_MESSAGE, True
+        # Parameters (and an optional body) make one message, one property each.
+        refs: set[str] = set()
+        properties: dict[str, Any] = {}
+        required_props: list[str] = []
+        for param in params:
+            param.field = param.name if param.name not in properties else f"{param.name}_{param.location}"
+            schema_loc = (*param.loc, "content" if param.encoding == "json" else "schema")
+            properties[param.field] = self._convert(param.schema, schema_loc, refs)
+            if param.required:
+                required_props.append(param.field)
+        body_field = NO_BODY
+        body_required = True
+        if body is not None:
+            schema, body_loc, body_required = body
+            body_field = next(f for f in ("body", "requestBody", "body_") if f not in properties)
+            properties[body_field] = self._convert(schema, body_loc, refs)
+            if body_required:
+                required_props.append(body_field)
+        wrapper: dict[str, Any] = {"type": "object", "properties": properties}
+        if required_props:
+            wrapper["required"] = required_props
+        message = self._free_name(f"{name}Request")
+        self.messages[message] = MessageDef(
+            name=message,
+            description="",
+            schema=self._with_defs(wrapper, refs, loc),
+            origin=self.origin,
+        )
+        return message, body_field, body_required
+
+    def _free_name(self, name: str) -> str:
+        taken = set(self.names.values()) | set(self.messages) | set(self.operations)
+        unique = name
+        for n in itertools.count(2):
+            if unique not in taken:
+                return unique
+            unique = f"{name}{n}"
+        raise AssertionError("unreachable")
+
+    # -- responses --------------------------------------------------------------------------
+    def _response(self, name: str, loc: Loc, responses: Any) -> tuple[int, str | None]:
+        """The success status and its JSON message (lowest 2xx, else `default`)."""
         if not isinstance(responses, dict):
-            return None
-        by_code = {str(code): (code, response) for code, response in responses.items()}
-        for code in _SUCCESS_CODES:
-            if code in by_code:
-                key, response = by_code[code]
-                response, response_loc = self._deref(response, (*loc, "responses", key))
-                found = self._json_schema(response, response_loc)
-                if found is not None:
-                    return self._message(found[0], found[1], f"{name}Response")
-        return None
+            return 200, None
+        by_code = {str(code): code for code in responses}
+        success = sorted(code for code in by_code if re.fullmatch(r"2\d\d", code))
+        fallback = [code for code in ("2XX", "default") if code in by_code]
+        chosen = (success or fallback or [None])[0]
+        if chosen is None:
+            return 200, None
+        status = int(chosen) if chosen.isdigit() else 200
+        response, response_loc = self._deref(responses[by_code[chosen]], (*loc, "responses", by_code[chosen]))
+        content = response.get("content") if isinstance(response, dict) else None
+        if not content or status in (204, 205, 304):
+            return status, None
+        found = self._json_schema(response, response_loc)
+        if found is None:
+            media = ", ".join(f"`{m}`" for m in content)
+            raise self._skip(
+                response_loc,
+                f"the {chosen} response is not JSON (media types: {media})",
+                "scaffold generates JSON responses only; write this operation in handlers.py by hand",
+            )
+        return status, self._message(found[0], found[1], self._free_name(f"{name}Response"))
 
+    # -- references and schemas -------------------------------------------------------------
     def _deref(self, node: Any, loc: Loc) -> tuple[Any, Loc]:
-        """Follow local refs to reusable request bodies and responses."""
+        """Follow local refs to reusable parameters, request bodies and responses."""
         for _ in range(20):
             if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
                 return node, loc
             ref = node["$ref"]
             if not ref.startswith("#/"):
-                raise self._fail((*loc, "$ref"), f"external `$ref` to `{ref}` is not supported", _BUNDLE_HINT)
+                raise self._skip((*loc, "$ref"), f"external `$ref` to `{ref}` is not supported", _BUNDLE_HINT)
             target: Loc = tuple(_unescape(part) for part in ref[2:].split("/"))
             node, loc = self._pointer(target, (*loc, "$ref"), ref), target
-        raise self._fail(loc, "`$ref` chain is too long or circular")
+        raise self._skip(loc, "`$ref` chain is too long or circular")
 
     def _pointer(self, target: Loc, at: Loc, ref: str) -> Any:
         node: Any = self.doc
         for part in target:
-            if not isinstance(node, dict) or part not in node:
-                raise self._fail(at, f"`$ref` to `{ref}` points at nothing", "check the name after the last `/`")
-            node = node[part]
+            if isinstance(node, list) and isinstance(part, str) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                raise self._skip(at, f"`$ref` to `{ref}` points at nothing", "check the name after the last `/`")
         return node
 
     def _json_schema(self, node: Any, loc: Loc) -> tuple[Any, Loc] | None:
@@ -293,26 +520,23 @@ class _OpenApiImporter:
         if not isinstance(content, dict):
             return None
         for media, body in content.items():
-            is_json = str(media).split(";")[0].strip().lower() == "application/json"
-            if is_json and isinstance(body, dict) and "schema" in body:
-                return body["schema"], (*loc, "content", media, "schema")
+            if _is_json(str(media)) and isinstance(body, dict):
+                return body.get("schema", {}), (*loc, "content", media, "schema")
         return None
 
     def _message(self, schema: Any, loc: Loc, inline_name: str) -> str:
         """Name of the message a body schema stands for, importing it on first use."""
+        if isinstance(schema, bool):
+            schema = {} if schema else {"not": {}}
         if not isinstance(schema, dict):
-            raise self._fail(loc, "a request or response schema must be a mapping")
+            raise self._skip(loc, "a request or response schema must be a mapping")
         ref = schema.get("$ref")
-        if isinstance(ref, str):
-            name = self._component_of(ref, (*loc, "$ref"))
-            self._import_component(name)
+        whole_component = isinstance(ref, str) and ref.startswith(_COMPONENT) and "/" not in ref[len(_COMPONENT) :]
+        if isinstance(ref, str) and whole_component and set(schema) == {"$ref"}:
+            original = self._component_of(ref, (*loc, "$ref"))
+            name = self.names[original]
+            self._import_component(original)
             return name
-        if inline_name in self.schemas:
-            raise self._fail(
-                loc,
-                f"the inline schema would be named `{inline_name}`, a name components/schemas already uses",
-                f"reference it with `$ref: '{_COMPONENT}{inline_name}'` or rename it",
-            )
         description = schema.get("description") or schema.get("title") or ""
         self.messages[inline_name] = MessageDef(
             name=inline_name,
@@ -323,49 +547,56 @@ class _OpenApiImporter:
         return inline_name
 
     def _component_of(self, ref: str, loc: Loc) -> str:
-        """The component schema a `$ref` names, or a problem for refs scaffold does not follow."""
+        """The component schema a `$ref` names (its name in the contract)."""
         if not ref.startswith("#"):
-            raise self._fail(loc, f"external `$ref` to `{ref}` is not supported", _BUNDLE_HINT)
+            raise self._skip(loc, f"external `$ref` to `{ref}` is not supported", _BUNDLE_HINT)
         if not ref.startswith(_COMPONENT):
-            raise self._fail(loc, f"`$ref` to `{ref}` is not supported", f"refer to schemas under `{_COMPONENT}`")
+            raise self._skip(loc, f"`$ref` to `{ref}` is not supported", f"refer to schemas under `{_COMPONENT}`")
         name = _unescape(ref[len(_COMPONENT) :].split("/")[0])
         if name not in self.schemas:
-            raise self._fail(
+            raise self._skip(
                 loc,
                 f"`$ref` to `{ref}`: components/schemas has no `{name}`",
                 "check the spelling of the schema name",
             )
         return name
 
-    def _import_component(self, name: str) -> None:
+    def _import_component(self, original: str) -> None:
+        name = self.names[original]
         if name in self.messages:
             return
-        component = self.schemas[name]
-        self._check_name(name)
+        component = self.schemas[original]
+        loc: Loc = ("components", "schemas", original)
+        if isinstance(component, bool):
+            component = {} if component else {"not": {}}
         if not isinstance(component, dict):
-            raise self._fail(("components", "schemas", name), "a message schema must be a mapping")
+            raise self._skip(loc, "a message schema must be a mapping")
         description = component.get("description") or component.get("title") or ""
-        schema = self._self_contained(component, ("components", "schemas", name))
+        schema = self._self_contained(component, loc)
         self.messages[name] = MessageDef(name=name, description=str(description), schema=schema, origin=self.origin)
 
     def _self_contained(self, schema: dict[str, Any], loc: Loc) -> dict[str, Any]:
         """Convert ``schema`` and copy every component it reaches into its `$defs`."""
         refs: set[str] = set()
-        out: dict[str, Any] = self._convert(schema, loc, refs)
+        return self._with_defs(self._convert(schema, loc, refs), refs, loc)
+
+    def _with_defs(self, out: dict[str, Any], refs: set[str], loc: Loc) -> dict[str, Any]:
+        """``out`` with every component it (transitively) refers to copied into its `$defs`."""
         defs: dict[str, Any] = {}
         pending = sorted(refs)
         while pending:
-            name = pending.pop(0)
+            original = pending.pop(0)
+            name = self.names[original]
             if name not in defs:
                 found: set[str] = set()
-                defs[name] = self._convert(self.schemas[name], ("components", "schemas", name), found)
-                pending += sorted(found - defs.keys())
+                defs[name] = self._convert(self.schemas[original], ("components", "schemas", original), found)
+                pending += sorted(found - {o for o in self.names if self.names[o] in defs})
         if not defs:
             return out
         own = out.get("$defs", {})
         clash = sorted(set(own) & set(defs))
         if clash:
-            raise self._fail(
+            raise self._skip(
                 (*loc, "$defs"),
                 f"`$defs` entry `{clash[0]}` clashes with the component schema it names",
                 "rename the `$defs` entry",
@@ -391,39 +622,126 @@ class _OpenApiImporter:
                 out[key] = self._discriminator(value, here, refs)
             else:
                 out[key] = copy.deepcopy(value)
+        # Boolean exclusive bounds are 3.0's; 3.1 documents written the old way still mean them.
+        out = _exclusive_bounds(out)
         if self.legacy:
             out = _from_openapi30(out)
-        return out
+        return _integer_bounds(out)
 
     def _local_ref(self, ref: str, loc: Loc, refs: set[str]) -> str:
-        name = self._component_of(ref, loc)
-        self._check_name(name)
-        refs.add(name)
-        return "#/$defs/" + ref[len(_COMPONENT) :]
-
-    def _check_name(self, name: str) -> None:
-        if not PASCAL.match(name):
-            loc = ("components", "schemas", name)
-            self._report(loc, f"schema name `{name}` is not PascalCase", PASCAL_HINT)
+        original = self._component_of(ref, loc)
+        refs.add(original)
+        rest = ref[len(_COMPONENT) :].split("/", 1)
+        return "#/$defs/" + "/".join([self.names[original], *rest[1:]])
 
     def _discriminator(self, value: dict[str, Any], loc: Loc, refs: set[str]) -> dict[str, Any]:
         out = copy.deepcopy(value)
         mapping = out.get("mapping")
-        if isinstance(mapping, dict):  # values are refs or bare schema names; only refs need rewriting
+        if isinstance(mapping, dict):  # values are refs or bare schema names
             for key, target in mapping.items():
                 if isinstance(target, str) and target.startswith("#"):
                     mapping[key] = self._local_ref(target, (*loc, "mapping", key), refs)
+                elif isinstance(target, str) and target in self.names:
+                    mapping[key] = self.names[target]
         return out
 
 
+class _Param:
+    """A parameter while its operation is imported (mutable: its field is set last)."""
+
+    def __init__(self, name: str, location: str, required: bool, schema: Any, encoding: str, loc: Loc) -> None:
+        self.name, self.location, self.required = name, location, required
+        self.schema, self.encoding, self.loc = schema, encoding, loc
+        self.field = name
+
+
+_LOCATIONS = ("path", "query", "header", "cookie")
+_IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
+_DEFAULT_STYLE = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
+_PRIMITIVES = frozenset({"string", "integer", "number", "boolean"})
+
+
+def _style_problem(location: str, param: dict[str, Any], schema: Any) -> str | None:
+    """Why a `schema` parameter cannot be read, or None for the shapes scaffold supports.
+
+    Supported: primitive values in every location, and arrays of primitives as repeated query
+    parameters (the default `style: form, explode: true`).
+    """
+    style = param.get("style", _DEFAULT_STYLE[location])
+    explode = param.get("explode", style == "form")
+    kind = _types_of(schema)
+    if kind & {"object"}:
+        return "object values are not supported; send them as JSON with `content: application/json`"
+    if "array" in kind:
+        if location != "query" or style != "form" or explode is not True:
+            return f"arrays are supported as repeated query parameters only (not `{location}`, `style: {style}`)"
+        items = schema.get("items") if isinstance(schema, dict) else None
+        if _types_of(items) - _PRIMITIVES - {"null"}:
+            return "arrays of arrays or objects are not supported"
+        return None
+    if style != _DEFAULT_STYLE[location]:
+        return f"`style: {style}` is not supported here (only `{_DEFAULT_STYLE[location]}`)"
+    return None
+
+
+def _types_of(schema: Any) -> set[str]:
+    if not isinstance(schema, dict):
+        return set()
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {kind}
+    if isinstance(kind, list):
+        return {str(k) for k in kind}
+    if "properties" in schema:
+        return {"object"}
+    if "items" in schema:
+        return {"array"}
+    return set()
+
+
+def _is_json(media: str) -> bool:
+    """`application/json`, with parameters or a `+json` structured suffix (RFC 6839), as FastAPI reads them."""
+    main = media.split(";")[0].strip().lower()
+    return main == "application/json" or (main.startswith("application/") and main.endswith("+json"))
+
+
+def _message_names(schemas: dict[str, Any]) -> dict[str, str]:
+    """A PascalCase message name for each component schema, unique, in document order."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for original in schemas:
+        original = str(original)
+        base = original if PASCAL.match(original) else pascal(original)
+        if not PASCAL.match(base):
+            base = f"Schema{base}"
+        name = base
+        for n in itertools.count(2):
+            if name not in taken:
+                break
+            name = f"{base}{n}"
+        out[original] = name
+        taken.add(name)
+    return out
+
+
+_INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def _integer_bounds(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI's int32/int64 formats as the bounds JSON Schema validators enforce."""
+    bounds = _INT_BOUNDS.get(str(schema.get("format")))
+    kind = schema.get("type")
+    if bounds is None or not (kind == "integer" or (isinstance(kind, list) and "integer" in kind)):
+        return schema
+    if "minimum" not in schema and "exclusiveMinimum" not in schema:
+        schema["minimum"] = bounds[0]
+    if "maximum" not in schema and "exclusiveMaximum" not in schema:
+        schema["maximum"] = bounds[1]
+    return schema
+
+
 def _from_openapi30(schema: dict[str, Any]) -> dict[str, Any]:
-    """Rewrite OpenAPI 3.0's dialect into JSON Schema 2020-12."""
-    for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-        flag = schema.get(exclusive)
-        if isinstance(flag, bool):  # 2020-12 wants the bound itself, not a flag
-            del schema[exclusive]
-            if flag and bound in schema:
-                schema[exclusive] = schema.pop(bound)
+    """Rewrite OpenAPI 3.0's `nullable` into JSON Schema 2020-12."""
     if schema.pop("nullable", False) is not True:
         return schema
     kind = schema.get("type")
@@ -434,6 +752,16 @@ def _from_openapi30(schema: dict[str, Any]) -> dict[str, Any]:
         return schema
     if any(key in schema for key in ("$ref", "allOf", "anyOf", "oneOf")):
         return {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def _exclusive_bounds(schema: dict[str, Any]) -> dict[str, Any]:
+    for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        flag = schema.get(exclusive)
+        if isinstance(flag, bool):  # 2020-12 wants the bound itself, not a flag
+            del schema[exclusive]
+            if flag and bound in schema:
+                schema[exclusive] = schema.pop(bound)
     return schema
 
 
