@@ -27,7 +27,7 @@ import yaml
 
 from scaffold.errors import ScaffoldError
 from scaffold.plan.model import Plan
-from scaffold.plan.services import message_schemas, proto_layout, service_slices
+from scaffold.plan.services import message_schemas, proto_layout, served_contract, service_slices
 from scaffold.postprocess.format import format_tree
 from scaffold.postprocess.models import models_source
 from scaffold.postprocess.protos import compile_protos, write_protos
@@ -180,6 +180,10 @@ def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[st
         target = root / service["name"]
         render_service(service, target, spec.path)
         _postprocess(service, target, schemas, spec)
+        if service["openapi_contract"]:
+            contract = served_contract(spec, service["name"])
+            assert contract is not None
+            (target / "src" / service["package"] / "generated" / "openapi.json").write_text(contract, encoding="utf-8")
     _render_system(spec, plan, slices, root)
     (root / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     check_python_sources(root)  # before ruff: a located error instead of ruff's

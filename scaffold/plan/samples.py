@@ -16,6 +16,24 @@ MAX_SAMPLE_SIZE = 10_000
 MAX_SAMPLE_DEPTH = 64
 
 
+# Values of the string formats that validators (pydantic among them) check.
+_FORMATS = {
+    "date-time": "2024-01-01T00:00:00Z",
+    "date": "2024-01-01",
+    "time": "12:00:00",
+    "duration": "PT1S",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "email": "user@example.com",
+    "idn-email": "user@example.com",
+    "uri": "https://example.com/",
+    "url": "https://example.com/",
+    "iri": "https://example.com/",
+    "hostname": "example.com",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+}
+
+
 class SampleTooLarge(ValueError):
     """The smallest example a schema allows is larger than :data:`MAX_SAMPLE_SIZE` (or infinite)."""
 
@@ -86,12 +104,8 @@ class _Sampler:
             self.spend(count)  # before building the list: the count alone may not fit in memory
             return [self.sample(schema.get("items", {}), defs, depth + 1) for _ in range(count)]
         if kind == "string":
-            if schema.get("format") == "date-time":
-                return "2024-01-01T00:00:00Z"
-            if schema.get("format") == "date":
-                return "2024-01-01"
-            if schema.get("format") == "duration":
-                return "PT1S"
+            if schema.get("format") in _FORMATS:
+                return _FORMATS[schema["format"]]
             length = max(1, int(schema.get("minLength", 1)))
             self.spend(length)
             return "x" * length

@@ -6,6 +6,7 @@ deterministic and `copier update` sees no spurious changes).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -14,6 +15,7 @@ from scaffold import __version__, names
 from scaffold.plan.defaults import lookup, schedule_text, value
 from scaffold.plan.model import Plan, PlannedInteraction
 from scaffold.plan.proto import proto_model
+from scaffold.plan.rest import binding
 from scaffold.plan.samples import counterexample, sample
 from scaffold.proto_files import Layout, PyModule, layout, requirement
 from scaffold.spec.resolved import Endpoint, LoadedSpec, OperationDef
@@ -59,8 +61,6 @@ EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "description
 
 HTTP_PORT_BASE = 8000
 GRPC_PORT_BASE = 50051
-_PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
-_PY_TYPES = {"integer": "int", "number": "float", "boolean": "bool", "string": "str"}
 
 
 def service_slices(spec: LoadedSpec, plan: Plan) -> list[dict[str, Any]]:
@@ -107,7 +107,8 @@ def _slice(
         "grpc_port": GRPC_PORT_BASE + ports[service.name],
         "env_prefix": package.upper() + "_",
         "operations": [_operation(spec, op) for op in _unique(rest_ops + grpc_ops)],
-        "rest_operations": [_rest_operation(spec, op) for op in rest_ops],
+        "rest_operations": [_rest_operation(spec, op) for op in sorted(rest_ops, key=_route_precedence)],
+        "openapi_contract": _serves_contract(service, rest_ops),
         # Non-idempotent REST operations replay their reply for a retried Idempotency-Key.
         "idempotency": (
             {"ttl_s": value("rest", "idempotency_key_ttl_s")} if any(not op.idempotent for op in rest_ops) else None
@@ -261,25 +262,36 @@ def _operation(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
 
 
 def _rest_operation(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
-    schema = _schema_of(spec, op.request)
-    props = schema.get("properties", {}) or {}
-    params = []
-    for param in _PATH_PARAM.findall(op.http_path):
-        kind = props.get(param, {}).get("type") if isinstance(props.get(param), dict) else None
-        params.append({"name": param, "snake": names.snake(param), "py_type": _PY_TYPES.get(str(kind), "str")})
+    schema = _schema_of(spec, op.request) if op.request else {}
     return {
         "name": op.name,
         "snake": names.snake(op.name),
         "method": op.http_method,
         "path": op.http_path,
-        "path_params": params,
-        "has_body": op.http_method in ("POST", "PUT", "PATCH"),
+        **binding(op, schema),
         "request": op.request,
         "response": op.response,
         "idempotent": op.idempotent,
         "sample_request_py": repr(sample(schema)) if op.request else "None",
         "sample_response_py": repr(sample(_schema_of(spec, op.response))) if op.response else "None",
     }
+
+
+def _route_precedence(op: OperationDef) -> list[int]:
+    """Routes are tried in order: a literal segment before a placeholder in the same place, as
+    OpenAPI matches "concrete paths before their templated counterparts"."""
+    return [1 if "{" in segment else 0 for segment in op.http_path.split("/")]
+
+
+def _serves_contract(service: Endpoint, rest_ops: list[OperationDef]) -> bool:
+    """Whether the service serves its OpenAPI contract: when it describes every REST operation."""
+    return service.openapi_document is not None and all(op.params is not None for op in rest_ops)
+
+
+def served_contract(spec: LoadedSpec, service: str) -> str | None:
+    """The OpenAPI document a service serves, as JSON text (written next to its routes)."""
+    document = spec.endpoints[service].openapi_document
+    return None if document is None else json.dumps(document, indent=2, ensure_ascii=True) + "\n"
 
 
 def _grpc_op(spec: LoadedSpec, op: OperationDef, contract: dict[str, Any]) -> dict[str, Any]:
@@ -433,8 +445,7 @@ def _clients(
                     "idempotent": bool(p.resilience["idempotent"]),
                     "method": op.http_method,
                     "path": op.http_path,
-                    "path_params": [names.snake(x) for x in _PATH_PARAM.findall(op.http_path)],
-                    "has_body": op.http_method in ("POST", "PUT", "PATCH"),
+                    **binding(op, _schema_of(spec, op.request) if op.request else {}),
                     "resilience": p.resilience,
                     "reason": p.reason,
                 }

@@ -163,6 +163,8 @@ def _generate(messages: dict[str, dict[str, Any]]) -> str:
             use_schema_description=True,
             field_constraints=True,
             use_title_as_name=True,
+            # `status: Status | None = Status.active`, not the bare string mypy rejects.
+            set_default_enum_member=True,
             custom_file_header=HEADER,
             strict_refs=True,  # a $ref that points nowhere is an error, not a silent `Any`
         )

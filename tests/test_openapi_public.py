@@ -1,0 +1,104 @@
+"""The OpenAPI importer on real public documents (tests/fixtures/openapi-public)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from scaffold.generate import generate
+from scaffold.plan.engine import build_plan
+from scaffold.spec.contracts import import_openapi
+from scaffold.spec.load import load_spec
+from tests.generation import run_tool
+
+PUBLIC = Path(__file__).parent / "fixtures" / "openapi-public"
+DOCUMENTS = sorted(str(p.relative_to(PUBLIC)) for p in PUBLIC.glob("3.*/*.json"))
+
+
+def refs_in(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for value in node.values() for r in refs_in(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in refs_in(value)]
+    return []
+
+
+def test_the_fixtures_are_there() -> None:
+    assert len(DOCUMENTS) >= 25
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_public_document_imports(document: str) -> None:
+    contract = import_openapi(PUBLIC / document, document)
+    for warning in contract.warnings:
+        # Every part left out says where it is and what happened to it.
+        assert warning.file == document and warning.line > 0, warning
+        assert warning.message
+    for message in contract.messages.values():
+        schema = message.schema
+        jsonschema.validators.Draft202012Validator.check_schema(schema)
+        for ref in refs_in(schema):
+            assert ref.startswith("#/$defs/"), (message.name, ref)
+            assert ref.removeprefix("#/$defs/").split("/")[0] in schema["$defs"], (message.name, ref)
+    served = contract.document
+    assert served is not None
+    served_ops = {
+        (path, method)
+        for path, item in (served.get("paths") or {}).items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+    assert served_ops == {(op.http_path, op.http_method.lower()) for op in contract.operations.values()}
+
+
+def test_most_operations_of_the_public_documents_are_imported() -> None:
+    imported = total = 0
+    for document in DOCUMENTS:
+        contract = import_openapi(PUBLIC / document, document)
+        imported += len(contract.operations)
+        raw = json.loads((PUBLIC / document).read_text())
+        total += sum(
+            1
+            for item in (raw.get("paths") or {}).values()
+            for method in item
+            if method in ("get", "post", "put", "patch", "delete")
+        )
+    assert imported / total > 0.9, (imported, total)
+
+
+# A selection that covers parameters of every location, arrays in the query, route precedence,
+# 3.1, allOf hierarchies, recursive schemas, enums and formats.
+GENERATED = ["3.0/petstore.json", "3.0/parameters-common.json", "3.0/schema-types.json", "3.1/train-travel.json"]
+
+
+def generate_from(document: str, root: Path) -> Path:
+    """One service whose contract is the public ``document``; returns the service's folder."""
+    folder = root / "spec"
+    folder.mkdir(parents=True)
+    (folder / "api.json").write_bytes((PUBLIC / document).read_bytes())
+    (folder / "spec.yaml").write_text(
+        "version: 1\nname: public\nservices:\n  api-service:\n    contracts: {openapi: api.json}\n"
+    )
+    spec = load_spec(folder / "spec.yaml")
+    plan = build_plan(spec)
+    assert not plan.errors, plan.errors
+    generate(spec, plan, root / "out")
+    return root / "out" / "api-service"
+
+
+@pytest.mark.parametrize("document", GENERATED)
+def test_generated_project_passes_ruff_mypy_and_its_tests(document: str, tmp_path: Path) -> None:
+    service = generate_from(document, tmp_path)
+    for tool in (("ruff", "check", "--no-cache", "."), ("ruff", "format", "--no-cache", "--check", ".")):
+        result = run_tool(service, *tool)
+        assert result.returncode == 0, f"{tool}:\n{result.stdout}\n{result.stderr}"
+    result = run_tool(service, "mypy", "--no-incremental", "--cache-dir=/dev/null")
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    result = run_tool(service, "pytest", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert " passed" in result.stdout
