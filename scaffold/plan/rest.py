@@ -84,9 +84,7 @@ def binding(op: OperationDef, request_schema: dict[str, Any]) -> dict[str, Any]:
             "alias": param.name,  # None when the Python name is the wire name
             "sample_py": repr(_wire_text(value, param.encoding == "json")),
             # The sample as (name, text) pairs: an array is one pair per item.
-            "sample_items_py": [
-                repr(v) for v in _as_list(_wire_text(value, param.encoding == "json"))
-            ],
+            "sample_items_py": [repr(v) for v in _as_list(_wire_text(value, param.encoding == "json"))],
         }
         if param.location == "path":
             placeholder = "{" + param.name + "}"
