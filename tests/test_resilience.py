@@ -259,13 +259,17 @@ def test_stream_values() -> None:
         "max_in_flight": 5,
         "linger_ms": 5,
         "delivery_timeout_ms": 120000,
-        "partitioner": "murmur2",
+        "partitioner": "murmur2_random",
+        "partitions": 6,
+        "replication_factor": 3,
+        "min_insync_replicas": 2,
         "enable_auto_commit": False,
         "commit": "after-processing",
         "max_poll_interval_ms": 300000,
+        "buffer_per_partition": 500,
         "auto_offset_reset": "earliest",
         "handler_timeout_ms": 60000,
-        "dedupe_on": "event_id",
+        "dedupe_on": "message_id",
     }
 
 

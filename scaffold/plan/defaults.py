@@ -65,10 +65,26 @@ S_KAFKA_ACKS = "aiokafka producer.py defaults to acks=1 without idempotence: set
 S_KAFKA_INFLIGHT = "Kafka producer docs: idempotence keeps order with at most 5 requests in flight"
 S_KAFKA_LINGER = "KIP-1030: linger.ms default 5 in Kafka 4 (aiokafka defaults to 0)"
 S_KAFKA_DELIVERY = "Kafka producer config: delivery.timeout.ms 120000"
-S_KAFKA_PARTITIONER = "Java client and aiokafka hash keys with murmur2 (librdkafka differs): use murmur2"
+S_KAFKA_PARTITIONER = (
+    "librdkafka CONFIGURATION.md partitioner: murmur2_random is the Java producer's default (murmur2 of the key, "
+    "NULL keys spread); librdkafka's own default consistent_random puts keys elsewhere: one partitioner for all"
+)
 S_KAFKA_COMMIT = "aiokafka consumer.py auto-commits by default: commit manually after processing"
 S_KAFKA_POLL = "Kafka consumer config: max.poll.interval.ms 300000"
 S_KAFKA_DLT = "Kafka has no DLQ: retry topic with delay, then a dead-letter topic (FastStream REJECT commits)"
+S_KAFKA_PARTITIONS = (
+    "confluent CLI `kafka topic create`: --partitions default 6; the broker's num.partitions default 1 leaves a "
+    "group one busy consumer"
+)
+S_KAFKA_REPLICATION = "confluent CLI `kafka topic create`: --replication-factor default 3"
+S_KAFKA_MIN_ISR = (
+    "Kafka topic config min.insync.replicas: 'create a topic with a replication factor of 3, set "
+    "min.insync.replicas to 2, and produce with acks of all'"
+)
+S_KAFKA_BUFFER = (
+    "Kafka consumer config max.poll.records 500: at most 500 records per partition wait for the handler; "
+    "a fuller partition is paused until they are processed"
+)
 S_KAFKA_GROUP = "Kafka consumer groups: one group per consuming service so each service sees every event"
 S_WEBHOOK_SIG = "Standard Webhooks spec: HMAC-SHA256 over '{id}.{timestamp}.{body}', v1 signatures"
 S_WEBHOOK_TOL = "Standard Webhooks spec and stripe-python: timestamp tolerance 5 min (300 s)"
@@ -177,14 +193,18 @@ DEFAULTS: tuple[Default, ...] = (
     Default("stream", "max_in_flight", 5, S_KAFKA_INFLIGHT),
     Default("stream", "linger_ms", 5, S_KAFKA_LINGER),
     Default("stream", "delivery_timeout_ms", 120000, S_KAFKA_DELIVERY),
-    Default("stream", "partitioner", "murmur2", S_KAFKA_PARTITIONER),
+    Default("stream", "partitioner", "murmur2_random", S_KAFKA_PARTITIONER),
+    Default("stream", "partitions", 6, S_KAFKA_PARTITIONS),
+    Default("stream", "replication_factor", 3, S_KAFKA_REPLICATION),
+    Default("stream", "min_insync_replicas", 2, S_KAFKA_MIN_ISR),
     Default("stream", "enable_auto_commit", False, S_KAFKA_COMMIT),
     Default("stream", "commit", "after-processing", S_KAFKA_COMMIT),
     Default("stream", "max_poll_interval_ms", 300000, S_KAFKA_POLL),
+    Default("stream", "buffer_per_partition", 500, S_KAFKA_BUFFER),
     Default("stream", "auto_offset_reset", "earliest", S_KAFKA_GROUP),
     Default("stream", "handler_timeout_ms", 60000, S_KAFKA_POLL),
     Default("stream", "retry_delays_ms", [1000, 10000, 60000], S_KAFKA_DLT),
-    Default("stream", "dedupe_on", "event_id", S_IDEM_CONSUMER),
+    Default("stream", "dedupe_on", "message_id", S_IDEM_CONSUMER),
     # -- the service's database: outbox and inbox -----------------------------------------------
     Default("store", "database_url", "sqlite:///data/{service}.sqlite3", S_SQLITE),
     Default("store", "outbox", "same transaction as the handler's writes", S_OUTBOX),

@@ -278,9 +278,15 @@ def _stream(link: Link, _cap: Cap | None) -> dict[str, Any]:
         "linger_ms": value("stream", "linger_ms"),
         "delivery_timeout_ms": value("stream", "delivery_timeout_ms"),
         "partitioner": value("stream", "partitioner"),
+        # The retry and dead-letter topics get the topic's partition count: a message is retried on
+        # the partition number it came from (see the generated runtime/kafka.py).
+        "partitions": value("stream", "partitions"),
+        "replication_factor": value("stream", "replication_factor"),
+        "min_insync_replicas": value("stream", "min_insync_replicas"),
         "enable_auto_commit": value("stream", "enable_auto_commit"),
         "commit": value("stream", "commit"),
         "max_poll_interval_ms": value("stream", "max_poll_interval_ms"),
+        "buffer_per_partition": value("stream", "buffer_per_partition"),
         "auto_offset_reset": value("stream", "auto_offset_reset"),
         "handler_timeout_ms": link.overrides.get("handler_timeout_ms", value("stream", "handler_timeout_ms")),
         "dedupe_on": value("stream", "dedupe_on"),

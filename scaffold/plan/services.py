@@ -53,7 +53,19 @@ SETTINGS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "grpc-stream": (("stream_idle_timeout_ms", "PositiveMs"), *_GRPC_RETRY_AND_GUARDS),
     "webhook-inbound": (("tolerance_s", "PositiveS"), ("dedupe_ttl_s", "PositiveS")),
     "webhook-outbound": (("attempt_timeout_ms", "PositiveMs"), ("send_schedule_s", "Schedule")),
+    "stream-consume": (
+        ("retry_delays_ms", "Delays"),
+        ("handler_timeout_ms", "PositiveMs"),
+        ("buffer_per_partition", "Count"),
+    ),
 }
+
+# The Kafka broker a generated service connects to unless its settings say otherwise (the broker's
+# default listener on loopback).
+KAFKA_BOOTSTRAP_DEFAULT = "127.0.0.1:9092"
+# What a service's one producer takes from the plan; the same for every stream link.
+_PRODUCER_KEYS = ("acks", "enable_idempotence", "max_in_flight", "linger_ms", "delivery_timeout_ms", "partitioner")
+_TOPIC_KEYS = ("partitions", "replication_factor", "min_insync_replicas")
 
 # gRPC methods always carry a message; operations without one get this empty message.
 EMPTY = "Empty"
@@ -129,6 +141,7 @@ def _slice(
         "publishes": [_async_link(p) for p in outbound if p.pattern in ("queue", "stream")],
         "consumes": [_async_link(p) for p in inbound if p.pattern in ("queue", "stream")],
         **_store(package, inbound, outbound),
+        "streams": _streams(spec, inbound, outbound),
         "inbound": _inbound_deadline(spec, inbound),
         "links": [_link_summary(p, service.name) for p in plan.interactions if service.name in (p.from_, p.to)],
         "messages": used_messages,
@@ -558,6 +571,64 @@ def _store(package: str, inbound: list[PlannedInteraction], outbound: list[Plann
         if outbox
         else None,
         "inbox": {"settings": fields(_INBOX_FIELDS)} if inbox else None,
+    }
+
+
+def _streams(
+    spec: LoadedSpec, inbound: list[PlannedInteraction], outbound: list[PlannedInteraction]
+) -> dict[str, Any] | None:
+    """The Kafka side of a service: its producer, the topics it creates and its consumer group."""
+    published = [p for p in outbound if p.pattern == "stream"]
+    consumed = [p for p in inbound if p.pattern == "stream"]
+    if not published and not consumed:
+        return None
+    first = (published + consumed)[0].resilience
+    topics: dict[str, dict[str, Any]] = {}
+
+    def topic(name: str, resilience: dict[str, Any]) -> None:
+        topics.setdefault(name, {"name": name, **{key: resilience[key] for key in _TOPIC_KEYS}})
+
+    for p in published:
+        topic(p.resilience["topic"], p.resilience)
+    consumers = []
+    for p in consumed:
+        r = p.resilience
+        for name in (r["topic"], r["retry_topic"], r["dead_letter_topic"]):
+            topic(name, r)
+        message = p.message or ""
+        consumers.append(
+            {
+                "id": p.id,
+                "source": p.from_,
+                "message": message,
+                "topic": r["topic"],
+                "retry_topic": r["retry_topic"],
+                "dead_letter_topic": r["dead_letter_topic"],
+                "setting": names.snake(p.id),
+                "setting_class": names.pascal(p.id),
+                "settings": settings_fields("stream-consume", p.use_case, r),
+            }
+        )
+    groups = sorted({p.resilience["consumer_group"] for p in consumed})
+    return {
+        "bootstrap_servers": KAFKA_BOOTSTRAP_DEFAULT,
+        "producer": {key: first[key] for key in _PRODUCER_KEYS},
+        "producer_py": repr({key: first[key] for key in _PRODUCER_KEYS}),
+        "producer_sources": {key: doc_text(lookup("stream", key).source, limit=400) for key in _PRODUCER_KEYS},
+        "replication_factor": first["replication_factor"],
+        "min_insync_replicas": first["min_insync_replicas"],
+        "topic_sources": {key: doc_text(lookup("stream", key).source, limit=400) for key in _TOPIC_KEYS},
+        "topics": [topics[name] for name in sorted(topics)],
+        # One group per consuming service (each sees every event); a service is one group.
+        "consumer_group": groups[0] if groups else None,
+        "consumer": {key: consumed[0].resilience[key] for key in ("max_poll_interval_ms", "auto_offset_reset")}
+        if consumed
+        else None,
+        "consumers": consumers,
+        "publishes": [
+            {"id": p.id, "topic": p.resilience["topic"], "message": p.message, "key": p.resilience["partition_key"]}
+            for p in published
+        ],
     }
 
 
