@@ -376,10 +376,24 @@ def test_stream_ordering_key_missing() -> None:
     assert (f.severity, f.interactions) == ("error", ["a-to-b-order-created"])
 
 
+KEYED = {"OrderCreated": {"schema": {"type": "object", "properties": {"order_id": {"type": "integer"}}}}}
+
+
 def test_stream_ordering_key_given() -> None:
-    assert_clean(plan(link("a", "b", "analytics", "OrderCreated", ordered=True, ordering_key="order_id")))
+    inter = link("a", "b", "analytics", "OrderCreated", ordered=True, ordering_key="order_id")
+    assert_clean(plan(inter, messages=KEYED))
     channels = {"orders": {"message": "OrderCreated", "key": "order_id"}}
-    assert_clean(plan(link("a", "b", "analytics", "OrderCreated", channel="orders", ordered=True), channels=channels))
+    inter = link("a", "b", "analytics", "OrderCreated", channel="orders", ordered=True)
+    assert_clean(plan(inter, channels=channels, messages=KEYED))
+
+
+def test_stream_key_not_a_field() -> None:
+    p = plan(link("a", "b", "analytics", "OrderCreated", ordering_key="user_id"), messages=KEYED)
+    f = the(p, "stream-key-not-a-field")
+    assert (f.severity, f.interactions) == ("error", ["a-to-b-order-created"])
+    assert f.message == (
+        "partition key `user_id` is not a top-level field of message `OrderCreated` (fields: `order_id`)"
+    )
 
 
 # -- the ends of a link -----------------------------------------------------------------------------
@@ -707,6 +721,7 @@ def test_every_finding_rule_has_tests() -> None:
         "response-not-needed",
         "queue-ordering",
         "stream-ordering-key",
+        "stream-key-not-a-field",
         "async-external",
         "webhook-ends",
         "grpc-external",

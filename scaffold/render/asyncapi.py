@@ -241,6 +241,8 @@ def _stream(spec: LoadedSpec, link: PlannedInteraction, channels: dict[str, Any]
     kafka_topic: dict[str, Any] = {"topic": topic}
     if "partitions" in r:
         kafka_topic["partitions"] = r["partitions"]
+    if "replication_factor" in r:
+        kafka_topic["replicas"] = r["replication_factor"]
     kafka_topic["bindingVersion"] = KAFKA_BINDING
     keyed = {"kafka": {"key": _key_schema(spec, message, key), "bindingVersion": KAFKA_BINDING}}
     ordering = f"keyed by `{key}`, so one key's events stay in order" if key else "without a key"
@@ -268,7 +270,7 @@ def _stream(spec: LoadedSpec, link: PlannedInteraction, channels: dict[str, Any]
             name,
             message,
             f"Kafka {kind} topic: records of `{topic}` {what}.",
-            {"kafka": {"topic": name, "bindingVersion": KAFKA_BINDING}},
+            {"kafka": {**kafka_topic, "topic": name}},
             keyed,
         )
     operations[f"{link.to}.receive.{r['retry_topic']}"] = _operation(

@@ -53,6 +53,7 @@ def check_channels(spec: LoadedSpec, links: list[Link]) -> Iterator[Finding]:
                 f"channel `{name}` is declared but unused",
                 "remove it or add interactions that use it",
             )
+    yield from _partition_keys(spec, links)
     for name, message in spec.messages.items():
         # Messages imported with a contract come with it whether used or not.
         if name not in used_messages and not message.origin.startswith(("proto:", "openapi:")):
@@ -62,4 +63,26 @@ def check_channels(spec: LoadedSpec, links: list[Link]) -> Iterator[Finding]:
                 [],
                 f"message `{name}` is defined but no operation, channel or interaction uses it",
                 "remove it or use it",
+            )
+
+
+def _partition_keys(spec: LoadedSpec, links: list[Link]) -> Iterator[Finding]:
+    """A stream's partition key is a top-level field of its message: producers read it from there."""
+    for link in links:
+        if link.pattern != "stream" or not link.inter.message:
+            continue
+        key = link.inter.ordering_key or (link.channel.key if link.channel else None)
+        message = spec.messages.get(link.inter.message)
+        if key is None or message is None:
+            continue
+        properties = message.schema.get("properties") or {}
+        if key not in properties:
+            known = ", ".join(f"`{name}`" for name in sorted(properties)) or "none"
+            yield finding(
+                "error",
+                "stream-key-not-a-field",
+                [link.id],
+                f"partition key `{key}` is not a top-level field of message `{link.inter.message}` (fields: {known})",
+                "name one of the message's own properties in `ordering_key` (or the channel's `key`)",
+                link.line,
             )
