@@ -107,6 +107,8 @@ def binding(op: OperationDef, request_schema: dict[str, Any]) -> dict[str, Any]:
         "body": body,
         "body_required": op.body_required,
         "has_body": body != NO_BODY,
+        # Whether the request is validated, so that the route can answer 422.
+        "validates": bool(rendered) or body != NO_BODY,
         "status": status_of(op),
         "sample_body_py": _sample_body(body, request_schema),
     }

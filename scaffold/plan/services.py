@@ -120,6 +120,7 @@ def _slice(
         "env_prefix": package.upper() + "_",
         "operations": [_operation(spec, op) for op in _unique(rest_ops + grpc_ops)],
         "rest_operations": [_rest_operation(spec, op) for op in sorted(rest_ops, key=_route_precedence)],
+        "route_guards": route_guards([_rest_operation(spec, op) for op in rest_ops]),
         "openapi_contract": _serves_contract(service, rest_ops),
         # Non-idempotent REST operations replay their reply for a retried Idempotency-Key.
         "idempotency": (
@@ -294,6 +295,36 @@ def _route_precedence(op: OperationDef) -> list[int]:
     """Routes are tried in order: a literal segment before a placeholder in the same place, as
     OpenAPI matches "concrete paths before their templated counterparts"."""
     return [1 if "{" in segment else 0 for segment in op.http_path.split("/")]
+
+
+def route_guards(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Concrete paths that a templated route would also take for a method they do not serve.
+
+    Starlette tries routes in order and takes the first whose path and method match, so `POST
+    /pets/mine` would reach `POST /pets/{id}`; OpenAPI says the concrete path wins, and it has no POST:
+    405. Each guard is a route of its own for those methods, before the templated one.
+    """
+    served: dict[str, set[str]] = {}
+    for op in operations:
+        served.setdefault(op["route"], set()).add(op["method"])
+    guards = []
+    for route, methods in sorted(served.items()):
+        if "{" in route:
+            continue
+        taken = {
+            method
+            for other, others in served.items()
+            if "{" in other and _route_pattern(other).fullmatch(route)
+            for method in others - methods
+        }
+        if taken:
+            guards.append({"route": route, "methods": sorted(taken)})
+    return guards
+
+
+def _route_pattern(route: str) -> re.Pattern[str]:
+    parts = re.split(r"({[^{}/]+})", route)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 def _serves_contract(service: Endpoint, rest_ops: list[OperationDef]) -> bool:

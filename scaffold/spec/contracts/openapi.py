@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -163,13 +164,14 @@ class _OpenApiImporter:
                 if not str(http_path).startswith("x-"):  # extensions, not paths
                     self._path_item(str(http_path), item)
         self._document_level_warnings()
+        document = self._served_document()
         renamed = {new: old for old, new in self.names.items() if new != old}
         return ImportedContract(
             operations=self.operations,
             messages=dict(sorted(self.messages.items())),
             warnings=tuple(self.warnings),
             renamed=dict(sorted(renamed.items())),
-            document=self._served_document(),
+            document=document,
         )
 
     # -- reporting --------------------------------------------------------------------------
@@ -188,6 +190,14 @@ class _OpenApiImporter:
                 ("webhooks",),
                 f"webhooks ({', '.join(sorted(map(str, webhooks)))}) are not generated from a contract",
                 "declare each one as a `webhook` interaction of the spec to get a signed receiver",
+            )
+        prefixed = sorted({url for url in _server_urls(self.doc) if urlsplit(url).path.strip("/")})
+        if prefixed:
+            self._warn(
+                ("servers",),
+                f"the paths are served at the root, not under the base path of `servers` ({', '.join(prefixed)}); "
+                "the served document lists `/` as its server",
+                "route the base path to the service in a gateway, or move it into the paths",
             )
         components = self.doc.get("components")
         schemes = components.get("securitySchemes") if isinstance(components, dict) else None
@@ -211,9 +221,31 @@ class _OpenApiImporter:
                 for method in list(item):
                     if method in _ALL_METHODS and (str(http_path), method) in self.skipped | self.unserved:
                         del item[method]
+                    elif method in _HTTP_METHODS and isinstance(item[method], dict):
+                        self._served_body(item[method], ("paths", str(http_path), method))
                 if not any(method in _ALL_METHODS for method in item):
                     del paths[http_path]
+        # The service answers where it runs, at the root (see the warning about `servers`).
+        if "servers" in document:
+            document["servers"] = [{"url": "/"}]
+        # The service enforces int32/int64 as bounds: the document says so, for its clients to know.
+        _bound_integers(document)
         return document
+
+    def _served_body(self, op: dict[str, Any], loc: Loc) -> None:
+        """The request body as the service reads it: its JSON media types, or none."""
+        if "requestBody" not in op:
+            return
+        body, _ = self._deref(op["requestBody"], (*loc, "requestBody"))
+        content = body.get("content") if isinstance(body, dict) else None
+        content = content if isinstance(content, dict) else {}
+        json_content = {m: v for m, v in content.items() if _is_json(str(m))}
+        if not json_content:
+            del op["requestBody"]  # ignored, with a warning when it was imported
+        elif json_content != content:
+            others = ", ".join(f"`{m}`" for m in content if m not in json_content)
+            self._warn((*loc, "requestBody", "content"), f"the request body is read as JSON only, not as {others}")
+            op["requestBody"] = {**copy.deepcopy(body), "content": copy.deepcopy(json_content)}
 
     @property
     def unserved(self) -> set[tuple[str, str]]:
@@ -738,6 +770,32 @@ def _integer_bounds(schema: dict[str, Any]) -> dict[str, Any]:
     if "maximum" not in schema and "exclusiveMaximum" not in schema:
         schema["maximum"] = bounds[1]
     return schema
+
+
+def _server_urls(doc: dict[str, Any]) -> list[str]:
+    """The URLs of the document's `servers`, variables replaced by their defaults."""
+    servers = doc.get("servers")
+    urls = []
+    for server in servers if isinstance(servers, list) else []:
+        if isinstance(server, dict) and isinstance(server.get("url"), str):
+            url = server["url"]
+            variables = server.get("variables")
+            for name, variable in (variables if isinstance(variables, dict) else {}).items():
+                if isinstance(variable, dict) and "default" in variable:
+                    url = url.replace("{" + str(name) + "}", str(variable["default"]))
+            urls.append(url)
+    return urls
+
+
+def _bound_integers(node: Any) -> None:
+    """Apply :func:`_integer_bounds` to every schema in a document, in place."""
+    if isinstance(node, dict):
+        _integer_bounds(node)
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
 
 
 def _from_openapi30(schema: dict[str, Any]) -> dict[str, Any]:
