@@ -576,9 +576,9 @@ _INBOX_FIELDS = (("inbox_retention_s", "PositiveS"),)
 
 
 def _store(package: str, inbound: list[PlannedInteraction], outbound: list[PlannedInteraction]) -> dict[str, Any]:
-    """The service's own database, when it has an outbox (it publishes to a queue or a stream) or an
-    inbox (it consumes from one): its default URL and the settings of each."""
-    outbox = any(p.pattern in ("queue", "stream") for p in outbound)
+    """The service's own database, when it has an outbox (it publishes to a queue or a stream, or sends
+    webhooks) or an inbox (it consumes from a queue or a stream): its default URL and the settings of each."""
+    outbox = any(p.pattern in ("queue", "stream", "webhook") for p in outbound)
     inbox = any(p.pattern in ("queue", "stream") for p in inbound)
     if not (outbox or inbox):
         return {"store": None, "outbox": None, "inbox": None}

@@ -36,28 +36,27 @@ HEADER = (
     "# AsyncAPI 3.0 document of the system's queues and streams, from its plan.\n"
 )
 
-# The headers every message carries: its id (consumers deduplicate on it), the id of the request
-# that caused it, and the W3C trace context.
+# The metadata every message carries (generated/runtime/envelope.py): its id (consumers deduplicate on
+# it), the id of the request that caused it, the W3C trace context and what the body is. Kafka carries
+# all of it in record headers; AMQP carries the ids, type and content type as message properties
+# (message-id, correlation-id, type, content-type) and the trace context in headers.
 TRACEPARENT = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"  # W3C Trace Context, section 3.2
 MESSAGE_HEADERS: dict[str, Any] = {
     "type": "object",
     "description": "Carried by every message, on either broker.",
     "properties": {
-        "message_id": {
-            "type": "string",
-            "description": "Unique per message; consumers deduplicate on it (AMQP: the message-id property).",
-        },
-        "correlation_id": {
-            "type": "string",
-            "description": "The id of the request that caused the message (AMQP: the correlation-id property).",
-        },
+        "message-id": {"type": "string", "description": "Unique per message; consumers deduplicate on it."},
+        "correlation-id": {"type": "string", "description": "The id of what caused the message, kept down the chain."},
         "traceparent": {
             "type": "string",
             "pattern": TRACEPARENT,
             "description": "W3C Trace Context of the operation that published the message.",
         },
+        "tracestate": {"type": "string", "description": "W3C Trace Context vendor state, passed on as received."},
+        "message-type": {"type": "string", "description": "The name of the message, e.g. order.created."},
+        "content-type": {"type": "string", "enum": ["application/json"]},
     },
-    "required": ["message_id", "traceparent"],
+    "required": ["message-id", "traceparent"],
 }
 
 
@@ -114,7 +113,7 @@ def _message(name: str, bindings: dict[str, Any] | None = None) -> dict[str, Any
         "name": name,
         "headers": {"$ref": "#/components/schemas/MessageHeaders"},
         "payload": {"$ref": f"#/components/schemas/{name}"},
-        "correlationId": {"location": "$message.header#/correlation_id"},
+        "correlationId": {"location": "$message.header#/correlation-id"},
     }
     if bindings:
         message["bindings"] = bindings
