@@ -58,6 +58,17 @@ S_RMQ_LIMIT = "RabbitMQ 4 default delivery-limit 20; 3.10 has none, so it is alw
 S_RMQ_DLX = "RabbitMQ docs: messages past the delivery limit are dropped unless a dead-letter exchange is set"
 S_RMQ_PREFETCH = "RabbitMQ consumer prefetch docs: 1-10 for slow jobs; aio-pika's default 0 is unlimited"
 S_RMQ_CONFIRMS = "RabbitMQ confirms docs and aio-pika channel.py: publisher confirms + persistent + manual ack"
+S_RMQ_WINDOW = (
+    "RabbitMQ publisher confirms tutorial: handle confirms asynchronously with a bounded number outstanding "
+    "instead of waiting for each (scaffold's BENCHMARKS.md: 256 in flight vs one at a time)"
+)
+S_RMQ_DEADLINE = (
+    "Kafka producer delivery.timeout.ms 120000: how long a producer keeps retrying a send before it reports failure"
+)
+S_RMQ_DLX_SAFE = (
+    "RabbitMQ dead letter exchanges docs: at-least-once dead-lettering for quorum queues (3.10+, needs "
+    "overflow reject-publish); the default at-most-once may drop a message in transit"
+)
 S_RMQ_ACK_TIMEOUT = "RabbitMQ consumer_timeout default 30 min: handlers stay well below it"
 S_DELAYED_RETRY = "RabbitMQ / Kafka practice: delayed retry with backoff, not hot redelivery loops"
 S_IDEM_CONSUMER = "the guide: handle duplicate messages (idempotency); dedupe on message id"
@@ -183,7 +194,10 @@ DEFAULTS: tuple[Default, ...] = (
     Default("queue", "publisher_confirms", True, S_RMQ_CONFIRMS),
     Default("queue", "persistent", True, S_RMQ_CONFIRMS),
     Default("queue", "manual_ack", True, S_RMQ_CONFIRMS),
+    Default("queue", "dead_letter_strategy", "at-least-once", S_RMQ_DLX_SAFE),
+    Default("queue", "confirm_window", 256, S_RMQ_WINDOW),
     Default("queue", "publish_timeout_ms", 5000, S_GUIDE),
+    Default("queue", "publish_deadline_ms", 120000, S_RMQ_DEADLINE),
     Default("queue", "handler_timeout_ms", 60000, S_RMQ_ACK_TIMEOUT),
     Default("queue", "retry_delays_ms", [1000, 10000, 60000], S_DELAYED_RETRY),
     Default("queue", "dedupe_on", "message_id", S_IDEM_CONSUMER),

@@ -242,18 +242,22 @@ def _queue(link: Link, _cap: Cap | None) -> dict[str, Any]:
     queue = f"{channel}.{link.target.name}"
     values: dict[str, Any] = {
         "exchange": channel,
+        "routing_key": channel,
         "queue": queue,
         "message": link.inter.message,
         "queue_type": value("queue", "queue_type"),
         "delivery_limit": given.get("delivery_limit", value("queue", "delivery_limit")),
         "dead_letter_exchange": f"{channel}.dlx",
         "dead_letter_queue": f"{queue}.dlq",
+        "dead_letter_strategy": value("queue", "dead_letter_strategy"),
         "retry_delays_ms": _delays(link, "queue"),
         "prefetch": given.get("prefetch", value("queue", "prefetch")),
         "publisher_confirms": value("queue", "publisher_confirms"),
+        "confirm_window": value("queue", "confirm_window"),
         "persistent": value("queue", "persistent"),
         "manual_ack": value("queue", "manual_ack"),
         "publish_timeout_ms": value("queue", "publish_timeout_ms"),
+        "publish_deadline_ms": value("queue", "publish_deadline_ms"),
         "handler_timeout_ms": given.get("handler_timeout_ms", value("queue", "handler_timeout_ms")),
         "dedupe_on": value("queue", "dedupe_on"),
     }

@@ -58,6 +58,12 @@ SETTINGS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("handler_timeout_ms", "PositiveMs"),
         ("buffer_per_partition", "Count"),
     ),
+    "queue-publish": (
+        ("confirm_window", "Count"),
+        ("publish_timeout_ms", "PositiveMs"),
+        ("publish_deadline_ms", "PositiveMs"),
+    ),
+    "queue-consume": (("prefetch", "Count"), ("handler_timeout_ms", "PositiveMs")),
 }
 
 # The Kafka broker a generated service connects to unless its settings say otherwise (the broker's
@@ -66,6 +72,10 @@ KAFKA_BOOTSTRAP_DEFAULT = "127.0.0.1:9092"
 # What a service's one producer takes from the plan; the same for every stream link.
 _PRODUCER_KEYS = ("acks", "enable_idempotence", "max_in_flight", "linger_ms", "delivery_timeout_ms", "partitioner")
 _TOPIC_KEYS = ("partitions", "replication_factor", "min_insync_replicas")
+
+# The broker a generated service connects to unless its settings say otherwise: RabbitMQ's own
+# defaults (port 5672, user guest, which RabbitMQ admits from loopback only).
+AMQP_URL_DEFAULT = "amqp://guest:guest@127.0.0.1:5672/"
 
 # gRPC methods always carry a message; operations without one get this empty message.
 EMPTY = "Empty"
@@ -107,6 +117,7 @@ def _slice(
         grpc = _proto_identity(spec, service, grpc_ops, protos)
         grpc["operations"] = [_grpc_op(spec, op, grpc) for op in grpc_ops]
     grpc_clients = _clients(spec, outbound, "grpc", ports, grpc_exposed, protos)
+    consumes = _consumers(spec, service, inbound, rest_ops + grpc_ops)
     return {
         "name": service.name,
         "package": package,
@@ -139,10 +150,12 @@ def _slice(
         "proto_reserved": proto_reserved,
         "webhooks_in": [_webhook(spec, p, inbound=True) for p in inbound if p.pattern == "webhook"],
         "webhooks_out": [_webhook(spec, p, inbound=False) for p in outbound if p.pattern == "webhook"],
-        "publishes": [_async_link(p) for p in outbound if p.pattern in ("queue", "stream")],
-        "consumes": [_async_link(p) for p in inbound if p.pattern in ("queue", "stream")],
+        "publishes": [_async_link(spec, p) for p in outbound if p.pattern in ("queue", "stream")],
+        "consumes": consumes,
         **_store(package, inbound, outbound),
         "streams": _streams(spec, inbound, outbound),
+        "publish_channels": _publish_channels(spec, outbound),
+        "amqp": {"url": AMQP_URL_DEFAULT} if any(p.pattern == "queue" for p in inbound + outbound) else None,
         "inbound": _inbound_deadline(spec, inbound),
         "links": [_link_summary(p, service.name) for p in plan.interactions if service.name in (p.from_, p.to)],
         "messages": used_messages,
@@ -552,14 +565,26 @@ def _webhook(spec: LoadedSpec, p: PlannedInteraction, inbound: bool) -> dict[str
     }
 
 
-def _async_link(p: PlannedInteraction) -> dict[str, Any]:
+def _async_link(spec: LoadedSpec, p: PlannedInteraction) -> dict[str, Any]:
+    message = p.message or ""
+    schema = spec.messages[message].schema if message in spec.messages else {}
+    refusable, invalid = counterexample(schema)
     return {
         "id": p.id,
         "pattern": p.pattern,
         "message": p.message,
+        "message_type": names.dotted(message),
         "channel": p.channel,
+        "channel_snake": names.snake(p.channel or message),
         "peer": p.to,
+        "source": p.from_,
+        "setting": names.snake(p.id),
+        "setting_class": names.pascal(p.id),
         "resilience": p.resilience,
+        "sample_py": repr(sample(schema)),
+        # A payload the consumer must dead-letter as invalid, or None when the schema accepts anything small.
+        "invalid_sample_py": repr(invalid) if refusable else None,
+        "topology": _queue_topology(p) if p.pattern == "queue" else None,
     }
 
 
@@ -661,6 +686,93 @@ def _streams(
             for p in published
         ],
     }
+
+
+def _queue_topology(p: PlannedInteraction) -> dict[str, Any]:
+    """The planned names and arguments of a queue link's exchanges and queues, and the Python constant
+    that holds them."""
+    keys = (
+        "exchange",
+        "routing_key",
+        "queue",
+        "dead_letter_exchange",
+        "dead_letter_queue",
+        "delivery_limit",
+        "retry_delays_ms",
+        "queue_type",
+        "dead_letter_strategy",
+    )
+    topology = {key: p.resilience[key] for key in keys}
+    topology["constant"] = names.snake(p.id).upper()
+    topology["retry_delays_py"] = repr(tuple(p.resilience["retry_delays_ms"]))
+    return topology
+
+
+def _consumers(
+    spec: LoadedSpec, service: Endpoint, inbound: list[PlannedInteraction], ops: list[OperationDef]
+) -> list[dict[str, Any]]:
+    """Each consumed link with its settings and the name of its handler in handlers.py.
+
+    The handler is named after the channel (`on_order_created`); a name another handler already takes
+    (an operation, a webhook, the same channel over the other transport) gets the pattern appended.
+    """
+    taken = {names.snake(op.name) for op in ops}
+    webhooks = [p for p in inbound if p.pattern == "webhook"]
+    taken.update(f"on_{names.snake(p.message or '')}_from_{names.snake(p.from_)}" for p in webhooks)
+    out = []
+    for p in inbound:
+        if p.pattern not in ("queue", "stream"):
+            continue
+        link = _async_link(spec, p)
+        handler = f"on_{link['channel_snake']}"
+        if handler in taken:
+            handler = f"{handler}_{p.pattern}"
+        while handler in taken:
+            handler += "_"
+        taken.add(handler)
+        link["handler"] = handler
+        if p.pattern == "queue":
+            link["settings"] = settings_fields("queue-consume", p.use_case, p.resilience)
+        out.append(link)
+    return out
+
+
+def _publish_channels(spec: LoadedSpec, outbound: list[PlannedInteraction]) -> list[dict[str, Any]]:
+    """What the service publishes, one entry per channel and pattern: a message published once reaches
+    every link of its channel (each consuming service's queue is bound to the channel's exchange)."""
+    grouped: dict[tuple[str, str], list[PlannedInteraction]] = {}
+    for p in outbound:
+        if p.pattern in ("queue", "stream"):
+            grouped.setdefault((p.channel or "", p.pattern), []).append(p)
+    patterns_per_channel: dict[str, int] = {}
+    for channel, _ in grouped:
+        patterns_per_channel[channel] = patterns_per_channel.get(channel, 0) + 1
+    out = []
+    for (channel, pattern), links in sorted(grouped.items()):
+        links = sorted(links, key=lambda p: p.id)
+        first = _async_link(spec, links[0])
+        snake = first["channel_snake"]
+        if patterns_per_channel[channel] > 1:
+            snake = f"{snake}_{pattern}"
+        entry: dict[str, Any] = {
+            "channel": channel,
+            "pattern": pattern,
+            "snake": snake,
+            "method": f"publish_{snake}",
+            "message": first["message"],
+            "message_type": first["message_type"],
+            "links": [p.id for p in links],
+            "consumers": sorted(p.to for p in links),
+            "setting": snake,
+            "setting_class": names.pascal(snake) + "Publishing",
+            "sample_py": first["sample_py"],
+        }
+        if pattern == "queue":
+            # Publishing settings are the plan's defaults, the same for every link of the channel.
+            entry["settings"] = settings_fields("queue-publish", links[0].use_case, links[0].resilience)
+            entry["topologies"] = [_queue_topology(p) for p in links]
+        out.append(entry)
+    return out
 
 
 def _link_summary(p: PlannedInteraction, me: str) -> dict[str, Any]:
