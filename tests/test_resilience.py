@@ -220,18 +220,22 @@ def test_queue_values() -> None:
     v = one(link("a", "b", "background", "OrderCreated"))
     assert v == {
         "exchange": "order.created",
+        "routing_key": "order.created",
         "queue": "order.created.b",
         "message": "OrderCreated",
         "queue_type": "quorum",
         "delivery_limit": 20,
         "dead_letter_exchange": "order.created.dlx",
         "dead_letter_queue": "order.created.b.dlq",
+        "dead_letter_strategy": "at-least-once",
         "retry_delays_ms": [1000, 10000, 60000],
         "prefetch": 10,
         "publisher_confirms": True,
+        "confirm_window": 256,
         "persistent": True,
         "manual_ack": True,
         "publish_timeout_ms": 5000,
+        "publish_deadline_ms": 120000,
         "handler_timeout_ms": 60000,
         "dedupe_on": "message_id",
     }
