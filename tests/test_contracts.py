@@ -12,6 +12,7 @@ import pytest
 
 from scaffold.errors import Problem, SpecInvalid
 from scaffold.spec.contracts import ImportedContract, import_openapi, import_proto
+from tests.json_refs import refs_in
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contracts"
 
@@ -28,15 +29,6 @@ def problems_of(call: Any, *args: Any) -> list[Problem]:
     with pytest.raises(SpecInvalid) as caught:
         call(*args)
     return caught.value.problems
-
-
-def refs_in(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
-        return own + [r for value in node.values() for r in refs_in(value)]
-    if isinstance(node, list):
-        return [r for value in node for r in refs_in(value)]
-    return []
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
@@ -14,18 +13,10 @@ from scaffold.plan.engine import build_plan
 from scaffold.spec.contracts import import_openapi
 from scaffold.spec.load import load_spec
 from tests.generation import run_tool
+from tests.json_refs import refs_in
 
 PUBLIC = Path(__file__).parent / "fixtures" / "openapi-public"
 DOCUMENTS = sorted(str(p.relative_to(PUBLIC)) for p in PUBLIC.glob("3.*/*.json"))
-
-
-def refs_in(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
-        return own + [r for value in node.values() for r in refs_in(value)]
-    if isinstance(node, list):
-        return [r for value in node for r in refs_in(value)]
-    return []
 
 
 def test_the_fixtures_are_there() -> None:
