@@ -47,15 +47,23 @@ def run_tool(
     """Run a Python tool inside a generated service, importing it from its src/ folder."""
     env = {**os.environ, **(env or {}), "PYTHONPATH": str(service_dir / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("COVERAGE_PROCESS_START", None)
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=service_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", *args],
+            cwd=service_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        # A failed run, with what it printed (stack dumps of a stuck test among it), not a bare timeout.
+        def text(output: bytes | str | None) -> str:
+            return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
+
+        stderr = f"{text(exc.stderr)}\n[timed out after {timeout:.0f} s]"
+        return subprocess.CompletedProcess(exc.cmd, -9, text(exc.stdout), stderr)
 
 
 def imported_modules(root: Path) -> set[str]:

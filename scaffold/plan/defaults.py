@@ -65,6 +65,7 @@ S_RMQ_WINDOW = (
 S_RMQ_DEADLINE = (
     "Kafka producer delivery.timeout.ms 120000: how long a producer keeps retrying a send before it reports failure"
 )
+S_AMQP_RECONNECT = "aio-pika RobustConnection reconnect_interval 5 s: the pace of its reconnects once connected"
 S_RMQ_DLX_SAFE = (
     "RabbitMQ dead letter exchanges docs: at-least-once dead-lettering for quorum queues (3.10+, needs "
     "overflow reject-publish); the default at-most-once may drop a message in transit"
@@ -199,6 +200,8 @@ DEFAULTS: tuple[Default, ...] = (
     Default("queue", "publish_timeout_ms", 5000, S_GUIDE),
     Default("queue", "publish_deadline_ms", 120000, S_RMQ_DEADLINE),
     Default("queue", "handler_timeout_ms", 60000, S_RMQ_ACK_TIMEOUT),
+    Default("queue", "connect_backoff_initial_ms", 100, S_BACKOFF),
+    Default("queue", "connect_backoff_max_ms", 5000, S_AMQP_RECONNECT),
     Default("queue", "retry_delays_ms", [1000, 10000, 60000], S_DELAYED_RETRY),
     Default("queue", "dedupe_on", "message_id", S_IDEM_CONSUMER),
     # -- stream (Kafka) -----------------------------------------------------------------------

@@ -155,10 +155,20 @@ def _slice(
         **_store(package, inbound, outbound),
         "streams": _streams(spec, inbound, outbound),
         "publish_channels": _publish_channels(spec, outbound),
-        "amqp": {"url": AMQP_URL_DEFAULT} if any(p.pattern == "queue" for p in inbound + outbound) else None,
+        "amqp": _amqp() if any(p.pattern == "queue" for p in inbound + outbound) else None,
         "inbound": _inbound_deadline(spec, inbound),
         "links": [_link_summary(p, service.name) for p in plan.interactions if service.name in (p.from_, p.to)],
         "messages": used_messages,
+    }
+
+
+
+def _amqp() -> dict[str, Any]:
+    """The RabbitMQ connection: its default address, and how the start-up retries while it is down."""
+    return {
+        "url": AMQP_URL_DEFAULT,
+        "connect_backoff_initial_ms": lookup("queue", "connect_backoff_initial_ms").value,
+        "connect_backoff_max_ms": lookup("queue", "connect_backoff_max_ms").value,
     }
 
 
