@@ -287,7 +287,7 @@ def _schema_of(spec: LoadedSpec, message: str | None) -> dict[str, Any]:
 def _operation(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
     return {
         "name": op.name,
-        "snake": names.snake(op.name),
+        "snake": names.function(op.name),
         "description_line": doc_text(op.description),
         "streaming": op.streaming,
         "request": op.request,
@@ -302,7 +302,7 @@ def _rest_operation(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
     schema = _schema_of(spec, op.request) if op.request else {}
     return {
         "name": op.name,
-        "snake": names.snake(op.name),
+        "snake": names.function(op.name),
         "method": op.http_method,
         "path": op.http_path,
         **binding(op, schema),
@@ -364,7 +364,7 @@ def served_contract(spec: LoadedSpec, service: str) -> str | None:
 def _grpc_op(spec: LoadedSpec, op: OperationDef, contract: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": op.name,
-        "snake": names.snake(op.name),
+        "snake": names.function(op.name),
         "streaming": op.streaming,
         "request": op.request,
         "response": op.response,
@@ -499,7 +499,7 @@ def _clients(
             links.append(
                 {
                     "id": p.id,
-                    "snake": names.snake(p.operation or ""),
+                    "snake": names.function(p.operation or ""),
                     "setting": names.snake(p.id),
                     "setting_class": names.pascal(p.id),
                     "settings": settings_fields(
@@ -726,7 +726,7 @@ def _consumers(
     The handler is named after the channel (`on_order_created`); a name another handler already takes
     (an operation, a webhook, the same channel over the other transport) gets the pattern appended.
     """
-    taken = {names.snake(op.name) for op in ops}
+    taken = {names.function(op.name) for op in ops}
     webhooks = [p for p in inbound if p.pattern == "webhook"]
     taken.update(f"on_{names.snake(p.message or '')}_from_{names.snake(p.from_)}" for p in webhooks)
     out = []

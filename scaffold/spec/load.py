@@ -101,6 +101,11 @@ class _Resolver:
     def _messages(self) -> None:
         for name, message in self.spec.messages.items():
             loc: Loc = ("messages", name)
+            clash = names.message_name_problem(name)
+            if clash:
+                self.fail(loc, clash, f"rename the message, e.g. `{name}Message`")
+                self.rejected.add(name)
+                continue
             if message.schema_ is not None:
                 schema, origin = message.schema_, "spec"
             else:
@@ -199,6 +204,9 @@ class _Resolver:
         for name, service in self.spec.services.items():
             loc: Loc = ("services", name)
             self._identifier(name, loc)
+            shadow = names.package_shadow_problem(name)
+            if shadow:
+                self.fail(loc, shadow, f"rename the service, e.g. `{names.kebab(name)}-service`")
             operations = {op_name: _operation(op_name, op) for op_name, op in service.operations.items()}
             extra: dict[str, Any] = {}
             contracts = service.contracts
