@@ -28,3 +28,20 @@ def test_generated_kafka_tests_pass_against_the_real_broker(analytics: Path, mon
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     # 6 tests on both brokers, 2 on the in-memory one only: 14, none skipped.
     assert "14 passed" in result.stdout and "skipped" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    # analytics-service consumes: 1 in-memory-only test + 3 on both brokers; order-service publishes:
+    # 1 + 2 on both brokers.
+    [("analytics-service", "7 passed"), ("order-service", "5 passed")],
+)
+def test_generated_stream_link_tests_pass_against_the_real_broker(
+    analytics: Path, service: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_TEST_BOOTSTRAP_SERVERS", broker_address(KAFKA_BOOTSTRAP))
+    result = run_tool(
+        analytics.parent / service, "pytest", "-q", "-p", "no:cacheprovider", "-rs", "tests/generated/test_streams.py"
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert expected in result.stdout and "skipped" not in result.stdout, result.stdout

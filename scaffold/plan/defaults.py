@@ -97,6 +97,10 @@ S_KAFKA_BUFFER = (
     "Kafka consumer config max.poll.records 500: at most 500 records per partition wait for the handler; "
     "a fuller partition is paused until they are processed"
 )
+S_KAFKA_RECONNECT = (
+    "librdkafka CONFIGURATION.md: reconnect.backoff.ms 100, reconnect.backoff.max.ms 10000 between tries to "
+    "reach a broker"
+)
 S_KAFKA_GROUP = "Kafka consumer groups: one group per consuming service so each service sees every event"
 S_WEBHOOK_SIG = "Standard Webhooks spec: HMAC-SHA256 over '{id}.{timestamp}.{body}', v1 signatures"
 S_WEBHOOK_TOL = "Standard Webhooks spec and stripe-python: timestamp tolerance 5 min (300 s)"
@@ -222,6 +226,8 @@ DEFAULTS: tuple[Default, ...] = (
     Default("stream", "handler_timeout_ms", 60000, S_KAFKA_POLL),
     Default("stream", "retry_delays_ms", [1000, 10000, 60000], S_KAFKA_DLT),
     Default("stream", "dedupe_on", "message_id", S_IDEM_CONSUMER),
+    Default("stream", "connect_backoff_initial_ms", 100, S_KAFKA_RECONNECT),
+    Default("stream", "connect_backoff_max_ms", 10000, S_KAFKA_RECONNECT),
     # -- the service's database: outbox and inbox -----------------------------------------------
     Default("store", "database_url", "sqlite:///data/{service}.sqlite3", S_SQLITE),
     Default("store", "outbox", "same transaction as the handler's writes", S_OUTBOX),

@@ -162,7 +162,6 @@ def _slice(
     }
 
 
-
 def _amqp() -> dict[str, Any]:
     """The RabbitMQ connection: its default address, and how the start-up retries while it is down."""
     return {
@@ -684,9 +683,14 @@ def _streams(
         "replication_factor": first["replication_factor"],
         "min_insync_replicas": first["min_insync_replicas"],
         "topic_sources": {key: doc_text(lookup("stream", key).source, limit=400) for key in _TOPIC_KEYS},
+        # How the start-up retries while no broker answers (the service serves meanwhile).
+        "connect_backoff_initial_ms": lookup("stream", "connect_backoff_initial_ms").value,
+        "connect_backoff_max_ms": lookup("stream", "connect_backoff_max_ms").value,
+        "connect_backoff_source": doc_text(lookup("stream", "connect_backoff_max_ms").source, limit=400),
         "topics": [topics[name] for name in sorted(topics)],
         # One group per consuming service (each sees every event); a service is one group.
         "consumer_group": groups[0] if groups else None,
+        "consumer_sources": {"group": doc_text(lookup("stream", "auto_offset_reset").source, limit=400)},
         "consumer": {key: consumed[0].resilience[key] for key in ("max_poll_interval_ms", "auto_offset_reset")}
         if consumed
         else None,
@@ -781,6 +785,10 @@ def _publish_channels(spec: LoadedSpec, outbound: list[PlannedInteraction]) -> l
             # Publishing settings are the plan's defaults, the same for every link of the channel.
             entry["settings"] = settings_fields("queue-publish", links[0].use_case, links[0].resilience)
             entry["topologies"] = [_queue_topology(p) for p in links]
+        else:
+            # One topic per channel; every record is keyed by the channel's key field (none: no key).
+            entry["topic"] = links[0].resilience["topic"]
+            entry["key"] = links[0].resilience["partition_key"]
         out.append(entry)
     return out
 

@@ -1,0 +1,230 @@
+"""The guide's stream link on a real Kafka, with the generated services as separate processes.
+
+web -> user-service (REST) -> order-service (gRPC), whose CreateOrder publishes OrderCreated to the
+`order-events` topic; two analytics-service processes in two consumer groups read it. Their handler (the
+user's code) records every call in a file: the side effect the test counts. `kcat` reads the topic as an
+independent client. Every topic and queue name gets a unique prefix; the topics and queues are deleted
+afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import aio_pika
+import httpx
+import pytest
+
+from scaffold.generate import generate
+from scaffold.plan.engine import build_plan
+from scaffold.spec.load import load_spec
+from tests.brokers import AMQP_URL, KAFKA_BOOTSTRAP, broker_address, missing
+from tests.generation import SPECS
+from tests.processes import Service, free_port, replace_function, wait_ready
+from tests.test_e2e_queues import CREATE_ORDER as QUEUE_CREATE_ORDER
+from tests.test_e2e_queues import PLACE_ORDER, deliveries, wait_for
+
+ORDERS = 30
+USERS = 3  # orders are spread over these user ids, the topic's key
+
+# The user's code in analytics-service: record each call in ANALYTICS_LOG.
+ON_ORDER_EVENTS = '''
+async def on_order_events(message: models.OrderCreated, context: MessageContext) -> None:
+    """Record the event in ANALYTICS_LOG (one line per call)."""
+    import os
+
+    with open(os.environ["ANALYTICS_LOG"], "a", encoding="utf-8") as out:
+        out.write(f"{context.message_id} {message.order_id} {context.correlation_id} {context.traceparent}\\n")
+'''
+
+# The user's code in order-service: the queue test's CreateOrder, publishing to the stream instead.
+CREATE_ORDER = QUEUE_CREATE_ORDER.replace(
+    "await ctx.messaging.publish_order_created(event)",
+    'await ctx.messaging.publish_order_events(event, correlation_id=f"order-{order_id}")',
+).replace("once RabbitMQ confirmed it", "once every in-sync replica has it")
+assert "publish_order_events" in CREATE_ORDER
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The guide's system generated once, with the users' handlers filled in."""
+    root = tmp_path_factory.mktemp("streams") / "out"
+    loaded = load_spec(SPECS["guide"])
+    generate(loaded, build_plan(loaded), root)
+    replace_function(root / "analytics-service/src/analytics_service/handlers.py", "on_order_events", ON_ORDER_EVENTS)
+    replace_function(root / "order-service/src/order_service/handlers.py", "create_order", CREATE_ORDER)
+    replace_function(root / "user-service/src/user_service/handlers.py", "place_order", PLACE_ORDER)
+    return root
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    """A unique prefix for this test's topics, queues and groups; what carries it is deleted afterwards."""
+    amqp, kafka = broker_address(AMQP_URL), broker_address(KAFKA_BOOTSTRAP)
+    chosen = f"test-{uuid.uuid4().hex[:10]}."
+    yield chosen
+    _delete_topics(kafka, chosen)
+    asyncio.run(_delete_queues(amqp, chosen))
+
+
+def _delete_topics(bootstrap: str, prefix: str) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [name for name in admin.list_topics(timeout=30).topics if name.startswith(prefix)]
+    if names:
+        for future in admin.delete_topics(names, operation_timeout=30).values():
+            future.result()
+
+
+async def _delete_queues(url: str, prefix: str) -> None:
+    """What order-service's queue publisher declared at start-up (it publishes nothing there here)."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        queue = f"{prefix}order.created.notification-service"
+        for name in [queue, f"{queue}.dlq", *(f"{queue}.retry.{d}ms" for d in (1000, 10000, 60000))]:
+            await channel.queue_delete(name)
+        for exchange in (f"{prefix}order.created", f"{prefix}order.created.dlx"):
+            await channel.exchange_delete(exchange)
+
+
+def kafka_env(service: str, bootstrap: str, prefix: str) -> dict[str, str]:
+    env = service.replace("-", "_").upper() + "_KAFKA__"
+    return {
+        f"{env}BOOTSTRAP_SERVERS": bootstrap,
+        f"{env}TOPIC_PREFIX": prefix,
+        # The shared test broker is a single node.
+        f"{env}REPLICATION_FACTOR": "1",
+        f"{env}MIN_INSYNC_REPLICAS": "1",
+    }
+
+
+def start(service: Service) -> None:
+    service.start()
+    port = service.env[f"{service.name.replace('-', '_').upper()}_HTTP_PORT"]
+    wait_ready(f"http://127.0.0.1:{port}/readyz", service)
+
+
+def kcat() -> str:
+    path = shutil.which("kcat")
+    if path is None:
+        missing("`kcat` is not installed: scripts/brokers/up.sh installs it")
+    assert path is not None
+    return path
+
+
+def test_orders_reach_both_analytics_consumer_groups_through_the_stream(
+    system: Path, prefix: str, tmp_path: Path
+) -> None:
+    """30 orders placed over REST (user-service -> order-service over gRPC -> Kafka).
+
+    Counts: 30 orders placed; each of the 2 consumer groups (two analytics-service processes) handled
+    all 30, each exactly once (30 distinct message ids, 30 calls per group), with the correlation id
+    order-service set and a traceparent; kcat reads exactly 30 records from the topic, keyed by user id,
+    whose message ids are the 30 the handlers saw.
+    """
+    amqp, kafka = broker_address(AMQP_URL), broker_address(KAFKA_BOOTSTRAP)
+    logs = {group: tmp_path / f"{group}.log" for group in ("analytics-service", "analytics-replay")}
+    analytics = [
+        Service(
+            system,
+            "analytics-service",
+            {
+                "ANALYTICS_SERVICE_HTTP_PORT": str(free_port()),
+                "ANALYTICS_SERVICE_KAFKA__CONSUMER_GROUP": prefix + group,
+                "ANALYTICS_LOG": str(log),
+                "ANALYTICS_SERVICE_STORE__DATABASE_URL": f"sqlite:///{tmp_path / (group + '.sqlite3')}",
+                **kafka_env("analytics-service", kafka, prefix),
+            },
+        )
+        for group, log in logs.items()
+    ]
+    order_http, order_grpc, user_http = free_port(), free_port(), free_port()
+    order = Service(
+        system,
+        "order-service",
+        {
+            "ORDER_SERVICE_HTTP_PORT": str(order_http),
+            "ORDER_SERVICE_GRPC_PORT": str(order_grpc),
+            "ORDER_SERVICE_AMQP__URL": amqp,
+            "ORDER_SERVICE_AMQP__NAME_PREFIX": prefix,
+            "ORDER_SERVICE_STORE__DATABASE_URL": f"sqlite:///{tmp_path / 'order-service.sqlite3'}",
+            **kafka_env("order-service", kafka, prefix),
+        },
+    )
+    user = Service(
+        system,
+        "user-service",
+        {"USER_SERVICE_HTTP_PORT": str(user_http), "USER_SERVICE_ORDER_SERVICE_TARGET": f"127.0.0.1:{order_grpc}"},
+    )
+    services = [*analytics, order, user]
+    try:
+        for service in services:
+            start(service)
+        placed: dict[int, int] = {}  # order id -> user id
+        for i in range(ORDERS):
+            user_id = 100 + i % USERS
+            body = {"user_id": user_id, "items": [{"product_id": 456, "quantity": 1 + i % 4}]}
+            response = httpx.post(f"http://127.0.0.1:{user_http}/orders", json=body, timeout=30)
+            assert response.status_code == 200, response.text
+            placed[response.json()["order_id"]] = user_id
+        assert len(placed) == ORDERS
+        for group, log in logs.items():
+
+            def handled(log: Path = log) -> bool:
+                return len(deliveries(log)) >= ORDERS
+
+            wait_for(handled, 120, f"{ORDERS} events in {group}")
+        time.sleep(3)  # a duplicate delivery, had there been one, would be recorded by now
+        seen: dict[str, set[str]] = {}
+        for group, log in logs.items():
+            recorded = deliveries(log)
+            assert len(recorded) == ORDERS, f"{group}: {len(recorded)} calls for {ORDERS} events"
+            assert sorted(int(d[1]) for d in recorded) == sorted(placed)
+            assert all(d[2] == f"order-{d[1]}" and d[3].startswith("00-") for d in recorded)
+            seen[group] = {d[0] for d in recorded}
+            assert len(seen[group]) == ORDERS
+        assert seen["analytics-service"] == seen["analytics-replay"]
+
+        # An independent client reads the topic: every record, its key and its message-id header.
+        read = subprocess.run(
+            [
+                kcat(),
+                "-b",
+                kafka,
+                "-C",
+                "-t",
+                f"{prefix}order-events",
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%k\\t%h\\t%s\\n",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        records = [line.split("\t") for line in read.stdout.splitlines() if line]
+        assert len(records) == ORDERS
+        ids = set()
+        for key, headers, value in records:
+            event = json.loads(value)
+            assert key == str(placed[event["order_id"]])
+            meta = dict(item.split("=", 1) for item in headers.split(","))
+            assert meta["message-type"] == "order.created"
+            ids.add(meta["message-id"])
+        assert ids == seen["analytics-service"]
+    finally:
+        for service in reversed(services):
+            service.stop()
