@@ -34,6 +34,7 @@ from scaffold.postprocess.protos import compile_protos, write_protos
 from scaffold.postprocess.syntax import check_python_sources
 from scaffold.render.asyncapi import FILE_NAME as ASYNCAPI_FILE
 from scaffold.render.asyncapi import asyncapi_text
+from scaffold.render.history import refuse_newer
 from scaffold.render.service import RenderFailed, render_problem, render_service
 from scaffold.render.templates import template_dir
 from scaffold.spec.resolved import LoadedSpec
@@ -115,6 +116,7 @@ def generate(
         )
     destination = destination.resolve()
     _refuse_unsafe_destination(destination, force=force, dry_run=dry_run)
+    _refuse_newer_templates(destination)
     with _terminate_cleanly():
         staging: Path | None = None
         try:
@@ -149,6 +151,26 @@ def _refuse_unsafe_destination(destination: Path, *, force: bool, dry_run: bool)
         )
     if not force:
         raise GenerateError(f"{destination} is not empty; pass --force to regenerate into it (your files are kept)")
+
+
+def recorded_template_version(service: Path) -> str | None:
+    """The template version a generated service records (`_commit` of its copier answers), if any."""
+    try:
+        answers = yaml.safe_load((service / ".copier-answers.yml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    commit = answers.get("_commit") if isinstance(answers, dict) else None
+    return str(commit) if commit is not None else None
+
+
+def _refuse_newer_templates(destination: Path) -> None:
+    """Regenerating with a template older than the one a service was made from would undo its upgrade."""
+    if not destination.is_dir():
+        return
+    for answers in sorted(destination.glob("*/.copier-answers.yml")):
+        recorded = recorded_template_version(answers.parent)
+        if recorded is not None:
+            refuse_newer(recorded, f"the service {answers.parent}")
 
 
 @contextmanager

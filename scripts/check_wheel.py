@@ -4,7 +4,7 @@ with it from a folder outside the checkout.
 
 A spec that `scaffold check` passes must generate; one it rejects must be refused with nothing written.
 With ``--compare-with-checkout`` the trees must equal, byte for byte, what the checkout's own code
-generates (which the golden tests pin), except the template location copier records.
+generates (which the golden tests pin).
 
     .venv/bin/python scripts/check_wheel.py --compare-with-checkout  # deps from the package index
     .venv/bin/python scripts/check_wheel.py --reuse-current          # deps from this environment, offline
@@ -26,8 +26,6 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "specs" / "examples"
 # What the build reads; copied alone so that a stale build/ folder of the checkout cannot leak into the wheel.
 SOURCES = ("pyproject.toml", "README.md", "scaffold", "templates")
-# copier records where the template was; that differs between a checkout and an installation.
-LOCATION_LINE = "_src_path:"
 
 
 def _run(command: list[str], **options: object) -> subprocess.CompletedProcess[str]:
@@ -127,11 +125,7 @@ def tree(root: Path) -> dict[str, bytes]:
     files = {}
     for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            data = path.read_bytes()
-            if path.name == ".copier-answers.yml":
-                kept = [line for line in data.splitlines(keepends=True) if not line.startswith(LOCATION_LINE.encode())]
-                data = b"".join(kept)
-            files[path.relative_to(root).as_posix()] = data
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
     return files
 
 

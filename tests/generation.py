@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from scaffold.generate import Generated, generate
 from scaffold.plan.engine import build_plan
@@ -26,6 +28,27 @@ SPECS = {
     "two-clients": ROOT / "tests" / "fixtures" / "hostile" / "rest-and-grpc-to-one-service.yaml",
     "protos": ROOT / "tests" / "fixtures" / "protos" / "protos.yaml",
 }
+
+
+def load_script(name: str) -> ModuleType:
+    """One of the scripts/ of the checkout, imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def add_template_version(template: Path, version: str) -> None:
+    """Put ``template`` into the template cache as ``version``, the next commit after the shipped ones,
+    the way a newer scaffold's bundle would."""
+    from scaffold.render import history
+
+    release = load_script("release_template")
+    repo = Path(history.ensure_cache().replace("~", str(Path.home()), 1))
+    tree = release.template_tree(repo, template)
+    parent = release._git(repo, "rev-parse", f"{history.template_version()}^{{commit}}")
+    release._git(repo, "tag", version, release._commit(repo, tree, version, parent))
 
 
 def generate_example(name: str, destination: Path, **options: bool) -> Generated:

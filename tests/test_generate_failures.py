@@ -18,7 +18,7 @@ from scaffold.postprocess.protos import ProtoCompileError, StubVersionMismatch, 
 from scaffold.postprocess.syntax import GeneratedCodeInvalid, check_python_sources
 from scaffold.proto_files import Layout
 from scaffold.render.templates import template_dir
-from tests.generation import EXAMPLES
+from tests.generation import EXAMPLES, add_template_version
 
 GUIDE = str(EXAMPLES / "guide.yaml")
 
@@ -85,11 +85,13 @@ def test_a_schema_datamodel_code_generator_rejects_is_reported_at_its_message(
 def test_a_template_copier_cannot_render_is_reported_at_the_template(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broken = tmp_path / "inputs" / "templates"
-    shutil.copytree(template_dir("service"), broken / "service")
-    readme = broken / "service" / "README.md.jinja"
+    monkeypatch.setenv("HOME", str(tmp_path / "inputs" / "home"))
+    broken = tmp_path / "inputs" / "templates" / "service"
+    shutil.copytree(template_dir("service"), broken)
+    readme = broken / "README.md.jinja"
     readme.write_text(readme.read_text(encoding="utf-8") + "\n{% if service.name %}never closed\n", encoding="utf-8")
-    monkeypatch.setattr(render_module, "template_dir", lambda name: broken / name)
+    add_template_version(broken, "99.0.0")
+    monkeypatch.setattr(render_module, "template_version", lambda: "99.0.0")
     result = _generate(GUIDE, tmp_path / "out")
     _assert_refused(result, tmp_path, f"{GUIDE}: services.", "cannot render the template", "report it")
 

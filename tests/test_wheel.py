@@ -8,21 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.generation import ROOT, generate_example
-
-
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_wheel", ROOT / "scripts" / "check_wheel.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.generation import ROOT, generate_example, load_script
 
 
 def _can_build() -> str:
@@ -41,7 +34,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, Pat
         if os.environ.get("CI") == "true":
             pytest.fail(f"cannot build the wheel: {reason}")
         pytest.skip(f"cannot build the wheel: {reason}")
-    script = _load_script()
+    script = load_script("check_wheel")
     work = tmp_path_factory.mktemp("wheel")
     wheel = script.build_wheel(script.clean_sources(work / "src"), work / "dist", isolated=False)
     script.install_wheel(wheel, work / "venv", reuse_current=True)
@@ -74,3 +67,45 @@ def test_the_installed_wheel_generates_the_examples_from_another_folder(
     for example in ("guide", "contracts"):
         generate_example(example, work / "checkout" / example)
         assert script.differences(work / "out" / example, work / "checkout" / example) == []
+
+
+def test_plain_copier_update_works_in_a_service_from_the_installed_wheel(
+    installed: tuple[ModuleType, Path, Path],
+) -> None:
+    """The documented `copier update` inside one service, with a fresh HOME and nothing but the wheel: the
+    recorded `~/.cache/scaffold/templates/service` is filled from the wheel's bundle and resolves."""
+    _, _, work = installed
+    home = work / "fresh-home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("GIT_")}
+    env.update(
+        HOME=str(home),
+        GIT_ALLOW_PROTOCOL="file",
+        NO_PROXY="*",
+        HTTPS_PROXY="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+    )
+    out = work / "update-out"
+    scaffold = str(work / "venv" / "bin" / "scaffold")
+    spec = str(ROOT / "specs" / "examples" / "guide.yaml")
+    subprocess.run([scaffold, "generate", spec, "-o", str(out)], cwd=home, env=env, check=True, capture_output=True)
+    service = out / "order-service"
+    answers = (service / ".copier-answers.yml").read_text(encoding="utf-8")
+    version = next(line.split(": ", 1)[1] for line in answers.splitlines() if line.startswith("_commit:"))
+    assert "_src_path: ~/.cache/scaffold/templates/service\n" in answers
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@localhost"]
+    subprocess.run([*git, "init", "-q"], cwd=service, env=env, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=service, env=env, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "generated"], cwd=service, env=env, check=True)
+    python = str(work / "venv" / "bin" / "python")
+    update = subprocess.run(
+        [python, "-m", "copier", "update", "--trust", "--vcs-ref", version, "--defaults"],
+        cwd=service,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert update.returncode == 0, update.stderr
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=service, env=env, capture_output=True, text=True)
+    assert status.stdout == ""

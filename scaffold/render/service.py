@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 
 from scaffold.errors import GenerationFailed, Problem
+from scaffold.render.history import cache_repository, ensure_cache, template_version
 from scaffold.render.templates import template_dir
 from scaffold.render.toolchain import grpc_toolchain
 
@@ -22,23 +23,25 @@ def render_service(service: dict[str, Any], destination: Path, spec_file: str = 
     import copier
 
     template = template_dir("service")
+    source = ensure_cache()
     data = {"service": service, "toolchain": grpc_toolchain().requirements()}
     try:
         with warnings.catch_warnings():
-            # copier warns that a plain template folder has no VCS tags; versioned templates come with updates.
             warnings.simplefilter("ignore")
             copier.run_copy(
-                str(template),
+                source,
                 str(destination),
+                # Always the version: without it copier takes the newest tag in the shared cache.
+                vcs_ref=template_version(),
                 data=data,
                 defaults=True,
                 overwrite=True,
                 quiet=True,
                 unsafe=False,
-                # The bundled template is trusted, and only it: its one unsafe feature is the Jinja
+                # scaffold's own template is trusted, and only it: its one unsafe feature is the Jinja
                 # extension of scaffold.render.filters. This also keeps a user's copier settings
                 # (defaults, trust) out of generation, so output depends on the spec alone.
-                settings=copier.Settings(defaults={}, trust=[str(template)]),
+                settings=copier.Settings(defaults={}, trust=[source, str(cache_repository())]),
             )
     except Exception as exc:
         raise RenderFailed([render_problem(exc, spec_file, f"services.{service['name']}", template)]) from exc
