@@ -165,6 +165,10 @@ def generate(spec: str, output: str, force: bool, dry_run: bool, root: str | Non
         return
     for name in generated.kept:
         click.echo(f"kept your {name}", err=True)
+    for name in generated.removed:
+        click.echo(f"removed {name}: the spec no longer produces it", err=True)
+    for name in generated.orphaned:
+        click.echo(f"kept your edited {name}: the spec no longer produces it; delete it if unneeded", err=True)
     for line in generated.summary:
         click.echo(f"  {line}")
     click.echo(f"generated {len(generated.services)} services ({len(generated.files)} files) in {output}")

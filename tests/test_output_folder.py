@@ -15,8 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from scaffold.cli import main
-from scaffold.generate import MARKER, GenerateError
-from tests.generation import EXAMPLES, ROOT, generate_example, tree_bytes
+from scaffold.generate import MARKER, GenerateError, generate
+from scaffold.plan.engine import build_plan
+from scaffold.spec.load import load_spec
+from tests.generation import EXAMPLES, ROOT, SPECS, generate_example, tree_bytes
 
 GUIDE = EXAMPLES / "guide.yaml"
 
@@ -160,3 +162,44 @@ def test_sigterm_while_moving_files_into_place_restores_the_previous_output(tmp_
     assert tree_bytes(out) == before
     assert sorted(p.name for p in (tmp_path / "parent").iterdir()) == ["out"]
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".scaffold-")) == [MARKER]
+
+
+def test_regenerating_removes_the_generated_files_the_spec_no_longer_produces(tmp_path: Path) -> None:
+    """Another spec into the same folder: the old services' generated files go, unless edited; their
+    user-owned files and the user's own files stay."""
+    out = tmp_path / "out"
+    generate_example("guide", out)
+    mine = out / "order-service" / "notes.txt"
+    mine.write_text("mine", encoding="utf-8")
+    edited = out / "order-service" / "src" / "order_service" / "generated" / "api.py"
+    edited.write_text(edited.read_text(encoding="utf-8") + "# my change\n", encoding="utf-8")
+    handlers = out / "order-service" / "src" / "order_service" / "handlers.py"
+    spec = load_spec(SPECS["contracts"])
+    result = generate(spec, build_plan(spec), out, force=True)
+    assert not {"order-service", "user-service"} & set(result.services)
+    assert mine.read_text(encoding="utf-8") == "mine"
+    assert handlers.is_file()
+    assert "# my change" in edited.read_text(encoding="utf-8")
+    assert result.orphaned == ("order-service/src/order_service/generated/api.py",)
+    assert "order-service/README.md" in result.removed
+    assert not (out / "order-service" / "README.md").exists()
+    assert not (out / "user-service" / "src" / "user_service" / "generated").exists()  # emptied folders go
+    assert (out / "user-service" / "src" / "user_service" / "handlers.py").is_file()
+    assert not [name for name in result.removed if name.endswith("handlers.py")]
+    fresh = tmp_path / "fresh"
+    generate(spec, build_plan(spec), fresh)
+    produced = set(tree_bytes(fresh))
+    assert set(tree_bytes(out)) - produced == {
+        "order-service/notes.txt",
+        "order-service/src/order_service/generated/api.py",
+        *(
+            f"{name}/tests/test_handlers.py"
+            for name in ("analytics-service", "notification-service", "order-service", "user-service")
+        ),
+        *(
+            f"{name}/src/{name.replace('-', '_')}/handlers.py"
+            for name in ("analytics-service", "notification-service", "order-service", "user-service")
+        ),
+    }
+    again = generate(spec, build_plan(spec), out, force=True)
+    assert again.removed == ()
