@@ -30,3 +30,26 @@ def missing(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI=true but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def kafka_env(service: str, bootstrap: str, prefix: str) -> dict[str, str]:
+    """Settings that put a generated service's Kafka links on the shared test broker, a single node,
+    with topics under ``prefix``."""
+    env = service.replace("-", "_").upper() + "_KAFKA__"
+    return {
+        f"{env}BOOTSTRAP_SERVERS": bootstrap,
+        f"{env}TOPIC_PREFIX": prefix,
+        f"{env}REPLICATION_FACTOR": "1",
+        f"{env}MIN_INSYNC_REPLICAS": "1",
+    }
+
+
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete the topics whose names start with ``prefix`` (what a test's services created)."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [name for name in admin.list_topics(timeout=30).topics if name.startswith(prefix)]
+    if names:
+        for future in admin.delete_topics(names, operation_timeout=30).values():
+            future.result()

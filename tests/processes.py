@@ -49,6 +49,18 @@ class Service:
             self.process.wait(timeout=10)
 
 
+def without_brokers(service: str) -> dict[str, str]:
+    """Settings that point a service's RabbitMQ and Kafka links at a port nothing listens on. Its
+    synchronous path serves anyway while the messaging keeps trying to start; /readyz answers 503 until
+    then, so wait on /healthz."""
+    prefix = service.replace("-", "_").upper()
+    refused = free_port()
+    return {
+        f"{prefix}_AMQP__URL": f"amqp://guest:guest@127.0.0.1:{refused}/",
+        f"{prefix}_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{refused}",
+    }
+
+
 def wait_ready(url: str, service: Service, seconds: float = 60) -> None:
     """Poll the service's readiness endpoint until it answers 200 (or the process exits)."""
     until = time.monotonic() + seconds

@@ -30,7 +30,7 @@ import yaml
 from scaffold.generate import generate
 from scaffold.plan.engine import build_plan
 from scaffold.spec.load import load_spec
-from tests.brokers import AMQP_URL, broker_address, missing
+from tests.brokers import AMQP_URL, KAFKA_BOOTSTRAP, broker_address, delete_topics, kafka_env, missing
 from tests.generation import SPECS
 from tests.processes import Service, free_port, replace_function, wait_ready
 
@@ -150,6 +150,7 @@ def names(system: Path) -> Iterator[Names]:
     chosen = Names(f"test-{uuid.uuid4().hex[:10]}.")
     yield chosen
     asyncio.run(_delete(url, chosen))
+    delete_topics(broker_address(KAFKA_BOOTSTRAP), chosen.prefix)
 
 
 async def _delete(url: str, names: Names) -> None:
@@ -191,6 +192,8 @@ def publish_batch(system: Path, url: str, names: Names, first: int, count: int, 
             "PYTHONPATH": str(system / "order-service" / "src"),
             "ORDER_SERVICE_AMQP__URL": url,
             "ORDER_SERVICE_AMQP__NAME_PREFIX": names.prefix,
+            # order-service streams to analytics-service too: its Kafka links on the single-node test broker.
+            **kafka_env("order-service", broker_address(KAFKA_BOOTSTRAP), names.prefix),
             **env,
         },
         capture_output=True,
@@ -280,6 +283,8 @@ def test_orders_placed_over_rest_reach_notification_service_through_the_queue(
             "ORDER_SERVICE_GRPC_PORT": str(order_grpc),
             "ORDER_SERVICE_AMQP__URL": url,
             "ORDER_SERVICE_AMQP__NAME_PREFIX": names.prefix,
+            # order-service streams to analytics-service too: its Kafka links on the single-node test broker.
+            **kafka_env("order-service", broker_address(KAFKA_BOOTSTRAP), names.prefix),
         },
     )
     user = Service(
@@ -548,6 +553,8 @@ def test_a_broker_crash_during_a_10000_message_publish_loses_nothing(
             "PYTHONPATH": str(system / "order-service" / "src"),
             "ORDER_SERVICE_AMQP__URL": url,
             "ORDER_SERVICE_AMQP__NAME_PREFIX": names.prefix,
+            # order-service streams to analytics-service too: its Kafka links on the single-node test broker.
+            **kafka_env("order-service", broker_address(KAFKA_BOOTSTRAP), names.prefix),
             # Long enough for a restart on a loaded machine (start-up alone takes 10-20 s there).
             "ORDER_SERVICE_PUBLISHING__ORDER_CREATED__PUBLISH_DEADLINE_MS": "600000",
         },

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.generation import generate_example
-from tests.processes import Service, free_port, replace_function, wait_ready
+from tests.processes import Service, free_port, replace_function, wait_ready, without_brokers
 
 DEADLINE_MS = 500
 RECOVERY_MS = 1000
@@ -45,6 +45,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
         {
             "ORDER_SERVICE_HTTP_PORT": str(order_http),
             "ORDER_SERVICE_GRPC_PORT": str(order_grpc),
+            # No broker: the synchronous path does not wait for the messaging.
+            **without_brokers("order-service"),
         },
     )
     user = Service(
@@ -61,7 +63,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
     try:
         order.start()
         user.start()
-        wait_ready(f"http://127.0.0.1:{order_http}/readyz", order)
+        wait_ready(f"http://127.0.0.1:{order_http}/healthz", order)
         wait_ready(f"http://127.0.0.1:{user_http}/readyz", user)
         yield order, user, f"http://127.0.0.1:{user_http}"
     finally:

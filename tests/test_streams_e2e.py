@@ -25,7 +25,7 @@ import pytest
 from scaffold.generate import generate
 from scaffold.plan.engine import build_plan
 from scaffold.spec.load import load_spec
-from tests.brokers import AMQP_URL, KAFKA_BOOTSTRAP, broker_address, missing
+from tests.brokers import AMQP_URL, KAFKA_BOOTSTRAP, broker_address, delete_topics, kafka_env, missing
 from tests.generation import SPECS
 from tests.processes import Service, free_port, replace_function, wait_ready
 from tests.test_e2e_queues import CREATE_ORDER as QUEUE_CREATE_ORDER
@@ -70,18 +70,8 @@ def prefix() -> Iterator[str]:
     amqp, kafka = broker_address(AMQP_URL), broker_address(KAFKA_BOOTSTRAP)
     chosen = f"test-{uuid.uuid4().hex[:10]}."
     yield chosen
-    _delete_topics(kafka, chosen)
+    delete_topics(kafka, chosen)
     asyncio.run(_delete_queues(amqp, chosen))
-
-
-def _delete_topics(bootstrap: str, prefix: str) -> None:
-    from confluent_kafka.admin import AdminClient
-
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    names = [name for name in admin.list_topics(timeout=30).topics if name.startswith(prefix)]
-    if names:
-        for future in admin.delete_topics(names, operation_timeout=30).values():
-            future.result()
 
 
 async def _delete_queues(url: str, prefix: str) -> None:
@@ -94,17 +84,6 @@ async def _delete_queues(url: str, prefix: str) -> None:
             await channel.queue_delete(name)
         for exchange in (f"{prefix}order.created", f"{prefix}order.created.dlx"):
             await channel.exchange_delete(exchange)
-
-
-def kafka_env(service: str, bootstrap: str, prefix: str) -> dict[str, str]:
-    env = service.replace("-", "_").upper() + "_KAFKA__"
-    return {
-        f"{env}BOOTSTRAP_SERVERS": bootstrap,
-        f"{env}TOPIC_PREFIX": prefix,
-        # The shared test broker is a single node.
-        f"{env}REPLICATION_FACTOR": "1",
-        f"{env}MIN_INSYNC_REPLICAS": "1",
-    }
 
 
 def start(service: Service) -> None:
