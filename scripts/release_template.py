@@ -104,6 +104,9 @@ def _commit(repo: Path, tree: str, version: str, parent: str | None) -> str:
 
 def _write_bundle(repo: Path, bundle: Path) -> None:
     partial = bundle.with_name(bundle.name + ".partial")
+    # Deltas computed afresh from the objects alone: a bundle reuses the repository's packed deltas,
+    # which depend on how its objects arrived (fetched from the old bundle, or one commit at a time).
+    _git(repo, "repack", "-a", "-d", "-F", "-q")
     _git(repo, "bundle", "create", str(partial), "--tags")
     partial.replace(bundle)
 
