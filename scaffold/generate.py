@@ -35,7 +35,7 @@ from scaffold.postprocess.protos import compile_protos, write_protos
 from scaffold.postprocess.syntax import check_python_sources
 from scaffold.render.asyncapi import FILE_NAME as ASYNCAPI_FILE
 from scaffold.render.asyncapi import asyncapi_text
-from scaffold.render.history import refuse_newer
+from scaffold.render.history import ensure_cache, refuse_newer
 from scaffold.render.service import RenderFailed, render_problem, render_service
 from scaffold.render.templates import template_dir
 from scaffold.spec.resolved import LoadedSpec
@@ -202,10 +202,11 @@ def _terminate_cleanly() -> Iterator[None]:
 def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[str], None]) -> list[dict[str, Any]]:
     slices = service_slices(spec, plan)
     schemas = message_schemas(spec)
+    source = ensure_cache()  # once per run: every service renders from the same cache
     for index, service in enumerate(slices, start=1):
         progress(f"[{index}/{len(slices)}] {service['name']}")
         target = root / service["name"]
-        render_service(service, target, spec.path)
+        render_service(service, target, spec.path, source=source)
         _postprocess(service, target, schemas, spec)
         if service["openapi_contract"]:
             contract = served_contract(spec, service["name"])

@@ -18,12 +18,15 @@ class RenderFailed(GenerationFailed):
     """copier or Jinja could not render a template with what the plan gave it."""
 
 
-def render_service(service: dict[str, Any], destination: Path, spec_file: str = "") -> None:
-    """Render ``service`` (a slice from :func:`scaffold.plan.services.service_slices`) into ``destination``."""
+def render_service(
+    service: dict[str, Any], destination: Path, spec_file: str = "", *, source: str | None = None
+) -> None:
+    """Render ``service`` (a slice from :func:`scaffold.plan.services.service_slices`) into ``destination``,
+    from ``source``, the template cache that :func:`ensure_cache` returns (checked here when not given)."""
     import copier
 
     template = template_dir("service")
-    source = ensure_cache()
+    source = source or ensure_cache()
     data = {"service": service, "toolchain": grpc_toolchain().requirements()}
     try:
         with warnings.catch_warnings():
