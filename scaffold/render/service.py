@@ -27,7 +27,6 @@ def render_service(
 
     template = template_dir("service")
     source = source or ensure_cache()
-    data = {"service": service, "toolchain": grpc_toolchain().requirements()}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -36,18 +35,31 @@ def render_service(
                 str(destination),
                 # Always the version: without it copier takes the newest tag in the shared cache.
                 vcs_ref=template_version(),
-                data=data,
+                data=copier_data(service),
                 defaults=True,
                 overwrite=True,
                 quiet=True,
                 unsafe=False,
-                # scaffold's own template is trusted, and only it: its one unsafe feature is the Jinja
-                # extension of scaffold.render.filters. This also keeps a user's copier settings
-                # (defaults, trust) out of generation, so output depends on the spec alone.
-                settings=copier.Settings(defaults={}, trust=[source, str(cache_repository())]),
+                settings=copier_settings(source),
             )
     except Exception as exc:
         raise RenderFailed([render_problem(exc, spec_file, f"services.{service['name']}", template)]) from exc
+
+
+def copier_data(service: dict[str, Any]) -> dict[str, Any]:
+    """The answers copier renders a service from: the same for a first copy and for every update."""
+    return {"service": service, "toolchain": grpc_toolchain().requirements()}
+
+
+def copier_settings(source: str) -> Any:
+    """copier settings for rendering from ``source`` (what :func:`ensure_cache` returned).
+
+    scaffold's own template is trusted, and only it: its one unsafe feature is the Jinja extension of
+    scaffold.render.filters. This also keeps a user's copier settings (defaults, trust) out of
+    generation, so output depends on the spec alone."""
+    import copier
+
+    return copier.Settings(defaults={}, trust=[source, str(cache_repository())])
 
 
 def render_problem(exc: Exception, spec_file: str, field: str, template: Path) -> Problem:
