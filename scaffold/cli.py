@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
+from typing import NoReturn
 
 import click
 
@@ -49,6 +51,25 @@ def _load(spec_path: str, root: str | None) -> tuple[LoadedSpec, Plan]:
 def _load_plan(spec_path: str, root: str | None) -> tuple[str, Plan]:
     spec, plan = _load(spec_path, root)
     return spec.path, plan
+
+
+def _progress() -> Callable[[str], None]:
+    """Progress lines on a terminal's stderr; nothing in a pipe."""
+    show = sys.stderr.isatty()
+
+    def progress(text: str) -> None:
+        if show:
+            click.echo(f"rendering {text}", err=True)
+
+    return progress
+
+
+def _tool_failed(exc: GenerationFailed, what: str) -> NoReturn:
+    """A tool failed on what scaffold gave it: where, what and how to fix, like an invalid spec."""
+    for problem in exc.problems:
+        click.echo(problem.render(), err=True, color=_color())
+    click.echo(f"error: {what}", err=True)
+    sys.exit(exc.exit_code)
 
 
 SPEC = click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
@@ -133,20 +154,12 @@ def generate(spec: str, output: str, force: bool, dry_run: bool, root: str | Non
 
     loaded, result = _load(spec, root)
     path = loaded.path
-    show = sys.stderr.isatty()
-
-    def progress(text: str) -> None:
-        if show:
-            click.echo(f"rendering {text}", err=True)
+    progress = _progress()
 
     try:
         generated = run_generate(loaded, result, Path(output), force=force, dry_run=dry_run, progress=progress)
     except GenerationFailed as exc:
-        # A tool failed on what scaffold gave it: where, what and how to fix, like an invalid spec.
-        for problem in exc.problems:
-            click.echo(problem.render(), err=True, color=_color())
-        click.echo(f"error: generation failed; nothing was written to {output}", err=True)
-        sys.exit(exc.exit_code)
+        _tool_failed(exc, f"generation failed; nothing was written to {output}")
     except ScaffoldError as exc:
         if result.errors:
             click.echo(findings_text(result.errors, path, _use_color()), err=True, color=_color())
@@ -167,6 +180,15 @@ def generate(spec: str, output: str, force: bool, dry_run: bool, root: str | Non
         click.echo(f"kept your {name}", err=True)
     for name in generated.removed:
         click.echo(f"removed {name}: the spec no longer produces it", err=True)
+    for handlers, stub in generated.stubs:
+        if stub.operation == "test":
+            click.echo(f"added to {handlers} the test {stub.function}() of a new operation", err=True)
+        else:
+            click.echo(
+                f"added to {handlers} a stub {stub.function}() for {stub.operation}: it raises "
+                "NotImplementedError, and its test in tests/test_handlers.py fails, until you write it",
+                err=True,
+            )
     for name in generated.orphaned:
         click.echo(f"kept your edited {name}: the spec no longer produces it; delete it if unneeded", err=True)
     for line in generated.summary:
@@ -186,3 +208,77 @@ def schema() -> None:
 def explain() -> None:
     """Print the decision table and every resilience default with its source."""
     click.echo(explain_text())
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=str))
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="The changed spec to bring the services to. Without it: template changes only, each service "
+    "keeping the slice of the spec its .copier-answers.yml records.",
+)
+@click.option("--dry-run", is_flag=True, help="List per file what would change; change nothing.")
+@ROOT
+def update(directory: str, spec_path: str | None, dry_run: bool, root: str | None) -> None:
+    """Update the services generated in DIRECTORY to this scaffold's template version (and to --spec).
+
+    A three-way merge through git: your edits are kept, handlers.py and tests/test_handlers.py are never
+    rewritten (a handler a new operation needs is added as a stub that raises NotImplementedError), and
+    generated files are brought up to date. DIRECTORY must be in a git repository without uncommitted
+    changes or unresolved conflicts. Services new in the spec are generated; services no longer in it
+    are reported and kept. Exits 1 when conflicts are left (listed by file; resolve them and commit).
+    """
+    from pathlib import Path
+
+    from scaffold.update import update as run_update
+
+    loaded, result = _load(spec_path, root) if spec_path is not None else (None, None)
+    progress = _progress()
+
+    try:
+        updated = run_update(Path(directory), loaded, result, dry_run=dry_run, progress=progress)
+    except GenerationFailed as exc:
+        _tool_failed(exc, f"update failed; nothing was changed in {directory}")
+    except ScaffoldError as exc:
+        if result is not None and result.errors:
+            click.echo(findings_text(result.errors, loaded.path if loaded else "", _use_color()), err=True)
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        click.echo(f"error: cannot update {directory}: {exc.strerror or exc}; nothing was changed", err=True)
+        sys.exit(2)
+    would = "would " if dry_run else ""
+    from scaffold.render.history import template_version
+
+    for name, version in updated.updated:
+        click.echo(f"{would}update {name} (template {version} -> {template_version()})")
+    for name in updated.added:
+        click.echo(f"{would}add {name}: new in the spec")
+    for name in updated.removed_services:
+        click.echo(f"kept {name}: no longer in the spec; delete its folder if it is unneeded")
+    for status, relative, counts in updated.changes:
+        click.echo(f"  {status} {relative}" + (f" ({counts})" if counts and status != "D" else ""))
+    for handlers, stub in updated.stubs:
+        click.echo(
+            f"{would}add to {handlers} a stub {stub.function}() for {stub.operation}: it raises "
+            "NotImplementedError, and its test in tests/test_handlers.py fails, until you write it"
+        )
+    for tests, name in updated.tests:
+        click.echo(f"{would}add to {tests} the test {name}() of a new operation")
+    for relative in updated.orphaned:
+        click.echo(f"kept your edited {relative}: the spec no longer produces it; delete it if unneeded")
+    if not updated.changes:
+        click.echo(f"{directory} is up to date")
+    if updated.conflicts:
+        for relative in updated.conflicts:
+            click.echo(f"{'would conflict' if dry_run else 'conflict'}: {relative}", err=True)
+        if not dry_run:
+            click.echo(
+                f"error: {len(updated.conflicts)} file(s) in {directory} have conflicts: resolve the "
+                "<<<<<<< ======= >>>>>>> markers (yours above, scaffold's below), then commit",
+                err=True,
+            )
+        sys.exit(1)

@@ -39,6 +39,7 @@ from scaffold.render.history import ensure_cache, refuse_newer
 from scaffold.render.service import RenderFailed, render_problem, render_service
 from scaffold.render.templates import template_dir
 from scaffold.spec.resolved import LoadedSpec
+from scaffold.stubs import Stub, add_stubs, add_tests
 
 # Written at the top of every output folder: `--force` regenerates only into a folder that has it.
 MARKER = ".scaffold-generated"
@@ -73,6 +74,7 @@ class Generated:
     summary: list[str]  # one line per service: the names it got in code, its ports
     removed: tuple[str, ...] = ()  # generated files the spec no longer produces, removed
     orphaned: tuple[str, ...] = ()  # such files the user edited: kept, reported
+    stubs: tuple[tuple[str, Stub], ...] = ()  # (handlers file, stub) added for handlers it lacked
 
 
 def _summary(service: dict[str, Any]) -> str:
@@ -137,8 +139,8 @@ def generate(
             files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
             if dry_run:
                 return Generated(destination, services, files, [], summary)
-            kept, removed, orphaned = _install(staging, destination)
-            return Generated(destination, services, files, kept, summary, tuple(removed), tuple(orphaned))
+            kept, removed, orphaned, stubs = _install(staging, destination, {s["name"]: s for s in slices})
+            return Generated(destination, services, files, kept, summary, tuple(removed), tuple(orphaned), tuple(stubs))
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -199,7 +201,15 @@ def _terminate_cleanly() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[str], None]) -> list[dict[str, Any]]:
+def _render_all(
+    spec: LoadedSpec,
+    plan: Plan,
+    root: Path,
+    progress: Callable[[str], None],
+    rendered: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Render every service and the system files into ``root``; ``rendered`` gets the files copier itself
+    rendered (relative to ``root``), as opposed to those post-processing added."""
     slices = service_slices(spec, plan)
     schemas = message_schemas(spec)
     source = ensure_cache()  # once per run: every service renders from the same cache
@@ -207,6 +217,8 @@ def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[st
         progress(f"[{index}/{len(slices)}] {service['name']}")
         target = root / service["name"]
         render_service(service, target, spec.path, source=source)
+        if rendered is not None:
+            rendered.update(p.relative_to(root).as_posix() for p in target.rglob("*") if p.is_file())
         _postprocess(service, target, schemas, spec)
         if service["openapi_contract"]:
             contract = served_contract(spec, service["name"])
@@ -288,15 +300,18 @@ def _render_system(spec: LoadedSpec, plan: Plan, slices: list[dict[str, Any]], r
         (root / name).write_text(text, encoding="utf-8")
 
 
-def _install(staging: Path, destination: Path) -> tuple[list[str], list[str], list[str]]:
+def _install(
+    staging: Path, destination: Path, slices: dict[str, dict[str, Any]]
+) -> tuple[list[str], list[str], list[str], list[tuple[str, Stub]]]:
     """Move the staged tree into place; return the user-owned files that existed and were kept, the
-    generated files the spec no longer produces that were removed, and those kept because they were edited."""
+    generated files the spec no longer produces that were removed, those kept because they were edited,
+    and the stubs added to existing handlers files."""
     if not destination.exists():
         _give_normal_permissions(staging)
         staging.rename(destination)  # same parent folder: one atomic step
         staging.mkdir()  # the caller's cleanup expects it
-        return [], [], []
-    return _merge(staging, destination)
+        return [], [], [], []
+    return _merge(staging, destination, slices)
 
 
 def _give_normal_permissions(folder: Path) -> None:
@@ -306,7 +321,9 @@ def _give_normal_permissions(folder: Path) -> None:
     folder.chmod(0o777 & ~umask)
 
 
-def _merge(staging: Path, destination: Path) -> tuple[list[str], list[str], list[str]]:
+def _merge(
+    staging: Path, destination: Path, slices: dict[str, dict[str, Any]]
+) -> tuple[list[str], list[str], list[str], list[tuple[str, Stub]]]:
     """Replace, file by file, what scaffold writes; keep existing user-owned files and everything else;
     remove what the previous generation wrote, the spec no longer produces and nobody edited.
 
@@ -317,6 +334,7 @@ def _merge(staging: Path, destination: Path) -> tuple[list[str], list[str], list
     kept: list[str] = []
     removed: list[str] = []
     orphaned: list[str] = []
+    stubs: list[tuple[str, Stub]] = []
     moves: list[tuple[Path, Path | None]] = []  # (target, where its previous version was set aside)
     created: list[Path] = []
     staged_files = sorted(p for p in staging.rglob("*") if p.is_file())
@@ -331,6 +349,10 @@ def _merge(staging: Path, destination: Path) -> tuple[list[str], list[str], list
             exists = target.exists() or target.is_symlink()
             if exists and inside_service and is_user_owned(inside_service, patterns):
                 kept.append(relative.as_posix())
+                added = _stub_handlers(
+                    staged, target, inside_service, slices.get(relative.parts[0]), backup / relative, moves
+                )
+                stubs += [(relative.as_posix(), stub) for stub in added]
                 continue
             if target.is_dir() and not target.is_symlink():
                 raise GenerateError(f"{target} is a folder where scaffold writes a file; move it away and retry")
@@ -361,7 +383,47 @@ def _merge(staging: Path, destination: Path) -> tuple[list[str], list[str], list
     finally:
         shutil.rmtree(backup, ignore_errors=True)
     _remove_empty_folders(destination, removed)
-    return kept, removed, orphaned
+    return kept, removed, orphaned, stubs
+
+
+# The user's tests of their handlers: tests of new operations are added to it like handler stubs.
+TESTS_FILE = "tests/test_handlers.py"
+
+
+def is_handlers_file(inside_service: str) -> bool:
+    parts = Path(inside_service).parts
+    return len(parts) == 3 and parts[0] == "src" and parts[2] == "handlers.py"
+
+
+def _stub_handlers(
+    staged: Path,
+    target: Path,
+    inside: str,
+    service: dict[str, Any] | None,
+    aside: Path,
+    moves: list[tuple[Path, Path | None]],
+) -> list[Stub]:
+    """Add to the user's handlers file (``target``) a stub for each handler the fresh render (``staged``)
+    has and it lacks, and to their tests file the tests it lacks (as ``Stub(name, "test")``); the previous
+    file is set aside like a replaced one."""
+    if service is None or target.is_symlink() or not target.is_file():
+        return []
+    try:
+        current = target.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return []
+    added: list[Stub] = []
+    if is_handlers_file(inside):
+        text, added = add_stubs(current, staged.read_text(encoding="utf-8"), service)
+    elif inside == TESTS_FILE:
+        text, tests = add_tests(current, staged.read_text(encoding="utf-8"))
+        added = [Stub(test, "test") for test in tests]
+    if added:
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target, aside)
+        moves.append((target, aside))
+        target.write_text(text, encoding="utf-8")
+    return added
 
 
 def _remove_empty_folders(destination: Path, removed: list[str]) -> None:

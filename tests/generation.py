@@ -51,6 +51,23 @@ def add_template_version(template: Path, version: str) -> None:
     release._git(repo, "tag", version, release._commit(repo, tree, version, parent))
 
 
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` with an identity of its own; fail the test on an error."""
+    result = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
 def generate_example(name: str, destination: Path, **options: bool) -> Generated:
     spec = load_spec(SPECS[name])
     return generate(spec, build_plan(spec), destination, **options)

@@ -18,23 +18,12 @@ from scaffold.cli import main
 from scaffold.generate import recorded_template_version
 from scaffold.render import history
 from scaffold.render.templates import template_dir
-from tests.generation import ROOT, SPECS, add_template_version, generate_example, load_script
+from tests.generation import ROOT, SPECS, add_template_version, commit_all, generate_example, git, load_script
 
 FIXTURE = ROOT / "tests" / "fixtures" / "template-history.json"
 
 
 release = load_script("release_template")
-
-
-def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 @pytest.fixture
@@ -150,11 +139,6 @@ def test_regenerating_a_service_from_a_newer_template_is_refused(tmp_path: Path)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-def _commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-
-
 def test_copier_updates_a_service_to_the_next_template_version(home: Path, tmp_path: Path) -> None:
     """A user edit stays, the template's change lands, a change of the same lines is a reported conflict,
     and a service nobody edited updates with no conflict at all."""
@@ -171,7 +155,7 @@ def test_copier_updates_a_service_to_the_next_template_version(home: Path, tmp_p
     edited, untouched = out / "order-service", out / "user-service"
     for service in (edited, untouched):
         git(service, "init", "-q")
-        _commit_all(service, "generated")
+        commit_all(service, "generated")
     handlers = edited / "src" / "order_service" / "handlers.py"
     handlers.write_text(handlers.read_text(encoding="utf-8") + "\n# my handler notes\n", encoding="utf-8")
     (edited / "README.md").write_text(
@@ -179,7 +163,7 @@ def test_copier_updates_a_service_to_the_next_template_version(home: Path, tmp_p
     )
     ours = (edited / "pyproject.toml").read_text(encoding="utf-8") + "\n# My own last line\n"
     (edited / "pyproject.toml").write_text(ours, encoding="utf-8")
-    _commit_all(edited, "my edits")
+    commit_all(edited, "my edits")
 
     for service in (edited, untouched):
         copier.run_update(
@@ -206,7 +190,7 @@ def test_copier_updates_a_service_to_the_next_template_version(home: Path, tmp_p
         "pyproject.toml",
     ]
 
-    _commit_all(untouched, "updated")
+    commit_all(untouched, "updated")
     copier.run_update(
         str(untouched), vcs_ref="99.0.0", defaults=True, overwrite=True, unsafe=True, quiet=True, conflict="inline"
     )
