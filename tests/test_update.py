@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import difflib
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from scaffold.cli import main
-from tests.generation import ROOT, commit_all, git, run_tool, tree_bytes
+from scaffold.generate import recorded_template_version
+from tests.generation import ROOT, add_template_version, commit_all, git, run_tool, tree_bytes
 
 SPECS = ROOT / "tests" / "fixtures" / "update"
 
@@ -191,3 +193,36 @@ def test_generate_force_adds_stubs_and_tests_for_new_operations(repo: Path) -> N
     again = scaffold("generate", str(SPECS / "v2.yaml"), "-o", str(out), "--force")
     assert again.exit_code == 0 and "a stub" not in again.output, again.output
     assert handlers.read_text(encoding="utf-8") == text
+
+
+def test_a_template_change_lands_through_update_and_keeps_edits(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The installed scaffold's template is newer than the one the services record: without --spec, update
+    brings them to it, with the user's edit of the same file kept."""
+    from scaffold import update as update_module
+    from scaffold.render import history
+    from scaffold.render import service as service_module
+
+    template = repo.parent / "next"
+    shutil.copytree(ROOT / "templates" / "service", template)
+    readme = template / "README.md.jinja"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nSee the operations guide.\n", encoding="utf-8")
+    add_template_version(template, "99.0.0")
+    for module in (history, service_module, update_module):
+        monkeypatch.setattr(module, "template_version", lambda: "99.0.0")
+    out = repo / "out"
+    service_readme = out / "order-service" / "README.md"
+    service_readme.write_text("My own opening line.\n\n" + service_readme.read_text(encoding="utf-8"), encoding="utf-8")
+    commit_all(repo, "my edit")
+
+    result = scaffold("update", str(out))
+    assert result.exit_code == 0, result.output
+    assert "update order-service (template " in result.output and "-> 99.0.0)" in result.output
+    text = service_readme.read_text(encoding="utf-8")
+    assert text.startswith("My own opening line.\n") and text.endswith("See the operations guide.\n")
+    other = (out / "user-service" / "README.md").read_text(encoding="utf-8")
+    assert other.endswith("See the operations guide.\n")
+    for service in ("order-service", "user-service"):
+        assert recorded_template_version(out / service) == "99.0.0"
+    commit_all(repo, "updated")
+    again = scaffold("update", str(out))
+    assert again.exit_code == 0 and "is up to date" in again.output, again.output
