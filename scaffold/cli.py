@@ -254,7 +254,10 @@ def update(directory: str, spec_path: str | None, dry_run: bool, root: str | Non
     from scaffold.render.history import template_version
 
     for name, version in updated.updated:
-        click.echo(f"{would}update {name} (template {version} -> {template_version()})")
+        if version == template_version():
+            click.echo(f"{would}update {name} (template {version})")
+        else:
+            click.echo(f"{would}update {name} (template {version} -> {template_version()})")
     for name in updated.added:
         click.echo(f"{would}add {name}: new in the spec")
     for name in updated.removed_services:

@@ -209,6 +209,9 @@ class _Merger:
 
     def settle_file(self, relative: str, fresh: Path, *, merged_by_copier: bool) -> None:
         target = self.work / relative
+        if relative in self.previous and not (self.original / relative).exists():
+            target.unlink(missing_ok=True)  # deleted by the user: stays deleted, as copier keeps it
+            return
         if not self.edited(relative):
             # Exactly what scaffold produces now, whatever copier made of it (post-processing that copier's
             # old copy lacks can look like edits to it, and conflict).

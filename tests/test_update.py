@@ -169,6 +169,16 @@ def test_without_a_spec_an_up_to_date_folder_is_left_alone(repo: Path) -> None:
     assert git(repo, "status", "--porcelain") == ""
 
 
+def test_a_generated_file_the_user_deleted_stays_deleted(repo: Path) -> None:
+    deleted = repo / "out" / "order-service" / "tests" / "generated" / "test_settings.py"
+    deleted.unlink()
+    commit_all(repo, "I do not want this test")
+    result = scaffold("update", str(repo / "out"), "--spec", str(SPECS / "v2.yaml"))
+    assert result.exit_code == 0, result.output
+    assert not deleted.exists()
+    assert "order-service/tests/generated/test_settings.py" not in result.output
+
+
 def test_a_folder_outside_git_is_refused(tmp_path: Path, repo: Path) -> None:
     outside = tmp_path / "elsewhere"
     result = scaffold("generate", str(SPECS / "v1.yaml"), "-o", str(outside))
