@@ -269,6 +269,8 @@ def update(directory: str, spec_path: str | None, dry_run: bool, root: str | Non
             f"{would}add to {handlers} a stub {stub.function}() for {stub.operation}: it raises "
             "NotImplementedError, and its test in tests/test_handlers.py fails, until you write it"
         )
+    for handlers, function in updated.unused:
+        click.echo(f"{handlers}: {function}() is no longer called (its operation left the spec); delete it")
     for tests, name in updated.tests:
         click.echo(f"{would}add to {tests} the test {name}() of a new operation")
     for relative in updated.orphaned:

@@ -17,6 +17,7 @@ markers) are found and reported, since copier exits 0 with conflicts left.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -50,7 +51,7 @@ from scaffold.postprocess.format import format_tree
 from scaffold.render.history import ensure_cache, refuse_newer, template_version
 from scaffold.render.service import copier_data, copier_settings, render_service
 from scaffold.spec.resolved import LoadedSpec
-from scaffold.stubs import Stub, add_stubs, add_tests
+from scaffold.stubs import Stub, add_stubs, add_tests, handler_operations
 
 # copier's `unsafe` for updates, in this one place: the template's tasks (post-processing inside the
 # render) need it; scaffold's own template is the only one ever updated here.
@@ -74,6 +75,7 @@ class Updated:
     orphaned: list[str] = field(default_factory=list)  # edited, no longer produced: kept
     stubs: list[tuple[str, Stub]] = field(default_factory=list)
     tests: list[tuple[str, str]] = field(default_factory=list)  # (tests/test_handlers.py, test added)
+    unused: list[tuple[str, str]] = field(default_factory=list)  # (handlers.py, a handler nothing calls now)
 
 
 def update(
@@ -189,6 +191,7 @@ class _Merger:
                         target.write_text(text, encoding="utf-8")
                         self.result.tests += [(relative, test) for test in tests]
                 if is_handlers_file(inside) and target.is_file():
+                    self.report_unused(relative, target, name, service)
                     text, added = add_stubs(
                         target.read_text(encoding="utf-8"), path.read_text(encoding="utf-8"), service
                     )
@@ -199,6 +202,20 @@ class _Merger:
             self.settle_file(relative, path, merged_by_copier=relative in self.rendered)
         if with_spec:
             self.drop_unproduced(f"{name}/", produced)
+
+    def report_unused(self, relative: str, handlers: Path, name: str, service: dict[str, Any]) -> None:
+        """Handlers the previous spec called and the new one does not: the user's to delete."""
+        try:
+            answers = yaml.safe_load((self.original / name / ".copier-answers.yml").read_text(encoding="utf-8"))
+            tree = ast.parse(handlers.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, SyntaxError):
+            return
+        before = answers.get("service") if isinstance(answers, dict) else None
+        if not isinstance(before, dict):
+            return
+        gone = set(handler_operations(before)) - set(handler_operations(service))
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+        self.result.unused += [(relative, function) for function in sorted(gone & defined)]
 
     def settle_system(self) -> None:
         produced = set()

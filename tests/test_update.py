@@ -110,6 +110,7 @@ def test_spec_changes_land_and_the_users_code_stays(repo: Path) -> None:
     assert "async def cancel(" not in (client / "clients.py").read_text(encoding="utf-8")
     assert retry_after.read_text(encoding="utf-8").endswith("# my change\n"), "an edited file is kept"
     assert "kept your edited user-service/src/user_service/generated/runtime/retry_after.py" in result.output
+    assert "get() is no longer called" not in result.output, "order-service still serves Get"
     commit_all(repo, "updated to v3")
     for service in ("order-service", "user-service"):
         check_service(out / service)
@@ -176,6 +177,11 @@ def test_a_generated_file_the_user_deleted_stays_deleted(repo: Path) -> None:
     result = scaffold("update", str(repo / "out"), "--spec", str(SPECS / "v2.yaml"))
     assert result.exit_code == 0, result.output
     assert not deleted.exists()
+    commit_all(repo, "updated to v2")
+    back = scaffold("update", str(repo / "out"), "--spec", str(SPECS / "v1.yaml"))
+    assert back.exit_code == 0, back.output
+    handlers = "order-service/src/order_service/handlers.py"
+    assert f"{handlers}: cancel() is no longer called (its operation left the spec); delete it" in back.output
     assert "order-service/tests/generated/test_settings.py" not in result.output
 
 
