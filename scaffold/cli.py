@@ -233,6 +233,7 @@ def update(directory: str, spec_path: str | None, dry_run: bool, root: str | Non
     """
     from pathlib import Path
 
+    from scaffold.generate import Terminated
     from scaffold.update import update as run_update
 
     loaded, result = _load(spec_path, root) if spec_path is not None else (None, None)
@@ -240,6 +241,9 @@ def update(directory: str, spec_path: str | None, dry_run: bool, root: str | Non
 
     try:
         updated = run_update(Path(directory), loaded, result, dry_run=dry_run, progress=progress)
+    except Terminated as exc:
+        click.echo(f"error: stopped by signal {exc.signum}; nothing was changed in {directory}", err=True)
+        sys.exit(exc.code)
     except GenerationFailed as exc:
         _tool_failed(exc, f"update failed; nothing was changed in {directory}")
     except ScaffoldError as exc:

@@ -40,6 +40,7 @@ from scaffold.generate import (
     _manifest,
     _previous_manifest,
     _render_all,
+    _terminate_cleanly,
     is_handlers_file,
     is_scaffold_output,
     is_user_owned,
@@ -115,7 +116,7 @@ def update(
         )
     head = _git(top, "rev-parse", "--verify", "-q", "HEAD")
     result = Updated(directory)
-    with tempfile.TemporaryDirectory(prefix="scaffold-update-") as temporary:
+    with _terminate_cleanly(), tempfile.TemporaryDirectory(prefix="scaffold-update-") as temporary:
         tmp = Path(temporary)
         clone = tmp / "repo"
         _git(tmp, "clone", "-q", "--shared", "--no-checkout", str(top), str(clone))
@@ -155,7 +156,7 @@ def update(
         )
         result.changes = _changes(clone, work)
         if not dry_run:
-            _copy_back(clone, work, directory, result.changes)
+            _copy_back(work, directory, top, result.changes)
     return result
 
 
@@ -436,18 +437,36 @@ def _changes(clone: Path, work: Path) -> list[tuple[str, str, str]]:
     return sorted(changes, key=lambda change: change[1])
 
 
-def _copy_back(clone: Path, work: Path, directory: Path, changes: list[tuple[str, str, str]]) -> None:
-    for status, relative, _ in changes:
-        target = directory / relative
-        if status == "D":
-            target.unlink(missing_ok=True)
-            folder = target.parent
-            while folder != directory and folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-                folder = folder.parent
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(work / relative, target)
+def _copy_back(work: Path, directory: Path, top: Path, changes: list[tuple[str, str, str]]) -> None:
+    """Copy the changed files into the user's tree; if that fails or is stopped, put it back as it was
+    (it was clean: HEAD's files)."""
+    done: list[tuple[str, str]] = []
+    try:
+        for status, relative, _ in changes:
+            target = directory / relative
+            done.append((status, relative))
+            if status == "D":
+                target.unlink(missing_ok=True)
+                _remove_empty_parents(target, directory)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(work / relative, target)
+    except BaseException:
+        for status, relative in reversed(done):
+            target = directory / relative
+            if status == "A":
+                target.unlink(missing_ok=True)
+                _remove_empty_parents(target, directory)
+            else:
+                _run_git(top, "checkout", "-q", "HEAD", "--", str(target))
+        raise
+
+
+def _remove_empty_parents(target: Path, directory: Path) -> None:
+    folder = target.parent
+    while folder != directory and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 def _run_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

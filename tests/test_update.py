@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,61 @@ def test_a_template_change_lands_through_update_and_keeps_edits(repo: Path, monk
     commit_all(repo, "updated")
     again = scaffold("update", str(out))
     assert again.exit_code == 0 and "is up to date" in again.output, again.output
+
+
+def test_an_unmerged_path_anywhere_in_the_repository_is_refused(repo: Path) -> None:
+    notes = repo / "NOTES.md"
+    notes.write_text("one\n", encoding="utf-8")
+    commit_all(repo, "notes")
+    git(repo, "checkout", "-q", "-b", "other")
+    notes.write_text("two\n", encoding="utf-8")
+    commit_all(repo, "notes on a branch")
+    git(repo, "checkout", "-q", "-")
+    notes.write_text("three\n", encoding="utf-8")
+    commit_all(repo, "other notes")
+    merge = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@localhost", "merge", "-q", "other"]
+    assert subprocess.run(merge, capture_output=True, check=False).returncode == 1
+    assert "NOTES.md" in git(repo, "ls-files", "-u")
+    before = tree_bytes(repo / "out")
+    result = scaffold("update", str(repo / "out"), "--spec", str(SPECS / "v2.yaml"))
+    assert result.exit_code == 2, result.output
+    assert "unresolved merge conflicts" in result.output and "NOTES.md" in result.output
+    assert tree_bytes(repo / "out") == before
+
+
+def test_a_service_from_a_newer_template_is_refused(repo: Path) -> None:
+    answers = repo / "out" / "user-service" / ".copier-answers.yml"
+    text = answers.read_text(encoding="utf-8")
+    answers.write_text(re.sub(r"(?m)^_commit: .*$", "_commit: 99.0.0", text), encoding="utf-8")
+    commit_all(repo, "from the future")
+    result = scaffold("update", str(repo / "out"), "--spec", str(SPECS / "v2.yaml"))
+    assert result.exit_code == 1, result.output
+    assert "template version 99.0.0" in result.output and "upgrade scaffold" in result.output
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_an_update_stopped_while_writing_leaves_the_tree_as_it_was(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scaffold import update as update_module
+    from scaffold.plan.engine import build_plan
+    from scaffold.spec.load import load_spec
+
+    out = repo / "out"
+    before = tree_bytes(out)
+    copies = 0
+    copy = shutil.copy2
+
+    def interrupted(source: Path, target: Path) -> object:
+        nonlocal copies
+        copies += 1
+        if copies == 5:
+            raise KeyboardInterrupt
+        return copy(source, target)
+
+    monkeypatch.setattr(update_module.shutil, "copy2", interrupted)
+    spec = load_spec(SPECS / "v2.yaml")
+    with pytest.raises(KeyboardInterrupt):
+        update_module.update(out, spec, build_plan(spec))
+    monkeypatch.undo()
+    assert copies == 5
+    assert tree_bytes(out) == before
+    assert git(repo, "status", "--porcelain") == ""
