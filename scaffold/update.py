@@ -381,6 +381,11 @@ def refuse_unclean(top: Path, directory: Path) -> None:
             f"the git repository {top} has uncommitted changes: {_listing(dirty)}; commit them or put them aside "
             "(`git stash -u`), then run the command again"
         )
+    if _run_git(top, "ls-files", "--error-unmatch", "--", str(directory / MARKER)).returncode != 0:
+        raise UpdateError(
+            f"{directory / MARKER} is not committed in the git repository {top} (is the folder ignored?): "
+            "commit the generated files (`git add -f` if ignored), then update"
+        )
     left = _conflicted_files(directory)
     if left:
         raise UpdateError(

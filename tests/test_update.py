@@ -301,3 +301,12 @@ def test_an_update_stopped_while_writing_leaves_the_tree_as_it_was(repo: Path, m
     assert copies == 5
     assert tree_bytes(out) == before
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_an_ignored_output_folder_is_refused(repo: Path) -> None:
+    git(repo, "rm", "-r", "-q", "--cached", "out")
+    (repo / ".gitignore").write_text("out/\n", encoding="utf-8")
+    commit_all(repo, "ignore the output")
+    result = scaffold("update", str(repo / "out"), "--spec", str(SPECS / "v2.yaml"))
+    assert result.exit_code == 2, result.output
+    assert "is not committed in the git repository" in result.output
