@@ -83,8 +83,10 @@ def _append(current: str, ours: ast.Module, theirs: ast.Module, blocks: list[str
     lines = current.splitlines()
     imports = _missing_imports(ours, theirs)
     if imports:
+        docstring = ours.body[:1] if ast.get_docstring(ours) is not None else []
         last = max(
-            (n.end_lineno or n.lineno for n in ours.body if isinstance(n, ast.Import | ast.ImportFrom)), default=0
+            (n.end_lineno or n.lineno for n in ours.body if isinstance(n, ast.Import | ast.ImportFrom)),
+            default=max((n.end_lineno or n.lineno for n in docstring), default=0),
         )
         lines[last:last] = imports
     text = "\n".join(lines).rstrip("\n") + "\n"
