@@ -310,3 +310,25 @@ def test_an_ignored_output_folder_is_refused(repo: Path) -> None:
     result = scaffold("update", str(repo / "out"), "--spec", str(SPECS / "v2.yaml"))
     assert result.exit_code == 2, result.output
     assert "is not committed in the git repository" in result.output
+
+
+def test_a_new_service_is_generated_and_a_removed_one_kept(repo: Path, tmp_path: Path) -> None:
+    out = repo / "out"
+    grown = tmp_path / "grown.yaml"
+    grown.write_text(
+        (SPECS / "v1.yaml")
+        .read_text(encoding="utf-8")
+        .replace("  user-service: {}\n", "  user-service: {}\n  audit-service: {}\n"),
+        encoding="utf-8",
+    )
+    result = scaffold("update", str(out), "--spec", str(grown))
+    assert result.exit_code == 0, result.output
+    assert "add audit-service: new in the spec" in result.output
+    assert (out / "audit-service" / "src" / "audit_service" / "handlers.py").is_file()
+    assert "audit-service" in (out / "Makefile").read_text(encoding="utf-8")
+    commit_all(repo, "a new service")
+    result = scaffold("update", str(out), "--spec", str(SPECS / "v1.yaml"))
+    assert result.exit_code == 0, result.output
+    assert "kept audit-service: no longer in the spec" in result.output
+    assert (out / "audit-service" / "pyproject.toml").is_file()
+    assert "audit-service/pyproject.toml" in (out / ".scaffold-generated").read_text(encoding="utf-8")
