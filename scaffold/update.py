@@ -132,7 +132,7 @@ def update(
             slices = _render_recorded(directory, existing, fresh, rendered)
         merger = _Merger(directory, work, fresh, rendered, result)
         source = ensure_cache()
-        unmerged: list[str] = []
+        unmerged: dict[str, list[str]] = {}  # path under the folder -> its index entries (mode, blob, stage)
         for service in slices:
             name = service["name"]
             if name not in existing:
@@ -142,7 +142,7 @@ def update(
                 continue
             progress(f"updating {name}")
             _run_copier_update(work / name, service, source)
-            unmerged += _unmerged(clone, work, name)
+            unmerged.update(_unmerged(clone, work, name))
             _git(clone, "add", "-A", "--", str(work / name))  # a conflict left in the index blocks the next one
             merger.settle_service(name, service, with_spec=spec is not None)
             result.updated.append((name, recorded[name]))
@@ -157,6 +157,7 @@ def update(
         result.changes = _changes(clone, work)
         if not dry_run:
             _copy_back(work, directory, top, result.changes)
+            _mark_unmerged(clone, top, {path: unmerged[path] for path in result.conflicts if path in unmerged})
     return result
 
 
@@ -419,11 +420,39 @@ def _conflicted_files(root: Path) -> list[str]:
     return found
 
 
-def _unmerged(clone: Path, work: Path, name: str) -> list[str]:
+def _unmerged(clone: Path, work: Path, name: str) -> dict[str, list[str]]:
+    """The paths copier left unmerged in one service (relative to the folder), with their index entries."""
     root = work.relative_to(clone).as_posix()
-    listing = _git(clone, "ls-files", "-u", "--", str(work / name))
-    paths = {line.split("\t", 1)[1] for line in listing.splitlines() if "\t" in line}
-    return [path if root == "." else path.removeprefix(f"{root}/") for path in paths]
+    entries: dict[str, list[str]] = {}
+    for line in _git(clone, "ls-files", "-u", "--", str(work / name)).splitlines():
+        if "\t" in line:
+            path = line.split("\t", 1)[1]
+            entries.setdefault(path if root == "." else path.removeprefix(f"{root}/"), []).append(line)
+    return entries
+
+
+def _mark_unmerged(clone: Path, top: Path, entries: dict[str, list[str]]) -> None:
+    """Put copier's conflicts into the user's index as unmerged paths (stages 1-3), as `git merge` leaves
+    them, so that `git status` and editors show them; `git add` after resolving clears them. Best effort:
+    the files' conflict markers, which are reported anyway, stay when this fails."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    lines = []
+    try:
+        for path_entries in entries.values():
+            path = path_entries[0].split("\t", 1)[1]
+            lines.append(f"0 {'0' * 40}\t{path}")  # the merged entry out, then the stages in
+            for line in path_entries:
+                blob = line.split("\t", 1)[0].split()[1]
+                show = ["git", "-C", str(clone), "cat-file", "blob", blob]
+                content = subprocess.run(show, capture_output=True, check=True, env=env).stdout
+                store = ["git", "-C", str(top), "hash-object", "-w", "--stdin"]
+                subprocess.run(store, input=content, capture_output=True, check=True, env=env)
+                lines.append(line)
+        if lines:
+            index = ["git", "-C", str(top), "update-index", "--index-info"]
+            subprocess.run(index, input="\n".join(lines) + "\n", text=True, capture_output=True, check=True, env=env)
+    except (OSError, subprocess.CalledProcessError):
+        return
 
 
 def _changes(clone: Path, work: Path) -> list[tuple[str, str, str]]:

@@ -132,10 +132,12 @@ def test_a_conflict_is_listed_by_file_with_a_non_zero_exit(repo: Path) -> None:
     text = pyproject.read_text(encoding="utf-8")
     assert "<<<<<<<" in text and '"my-library>=1"' in text and "aio-pika" in text
     assert (out / "user-service" / "src" / "user_service" / "generated" / "messaging.py").is_file()
+    assert git(repo, "ls-files", "-u").count("\tout/order-service/pyproject.toml") == 3, "unmerged, as git shows it"
 
     # The conflict left in the tree, or committed unresolved, is refused on the next run.
     again = scaffold("update", str(out), "--spec", str(SPECS / "v2.yaml"))
-    assert again.exit_code == 2 and "uncommitted changes" in again.output, again.output
+    assert again.exit_code == 2 and "unresolved merge conflicts" in again.output, again.output
+    assert "out/order-service/pyproject.toml" in again.output
     commit_all(repo, "committed with the conflict")
     again = scaffold("update", str(out), "--spec", str(SPECS / "v2.yaml"))
     assert again.exit_code == 2, again.output
