@@ -169,3 +169,24 @@ def test_rest_and_grpc_clients_of_one_service_are_named_apart(tmp_path: Path) ->
     assert {"OrderServiceRestClient", "OrderServiceGrpcClient"} <= set(classes)
     settings = (generated / "settings.py").read_text(encoding="utf-8")
     assert "order_service_rest_url: str" in settings and "order_service_grpc_target: str" in settings
+
+
+def test_message_handlers_describe_the_semantics_of_their_transport(tmp_path: Path) -> None:
+    """A stream handler's docs speak of consumer groups, order per key and retry topics; a queue
+    handler's of acks, retry queues and the delivery limit."""
+    generate_example("guide", tmp_path / "out")
+    out = tmp_path / "out"
+    stream = ast.parse((out / "analytics-service/src/analytics_service/handlers.py").read_text(encoding="utf-8"))
+    queue = ast.parse((out / "notification-service/src/notification_service/handlers.py").read_text(encoding="utf-8"))
+
+    def docs(tree: ast.Module, handler: str) -> tuple[str, str]:
+        function = next(n for n in tree.body if isinstance(n, ast.AsyncFunctionDef) and n.name == handler)
+        return " ".join((ast.get_docstring(tree) or "").split()), " ".join((ast.get_docstring(function) or "").split())
+
+    module_doc, handler_doc = docs(stream, "on_order_events")
+    assert "consumer group" in module_doc and "retry topic" in module_doc and "dead-letter topic" in module_doc
+    assert "acks" not in module_doc and "delivery limit" not in module_doc and "queue" not in module_doc
+    assert "stream `order-events`" in handler_doc and "in order per key" in handler_doc
+    module_doc, handler_doc = docs(queue, "on_order_created")
+    assert "acks the message" in module_doc and "delivery limit" in module_doc and "topic" not in module_doc
+    assert "queue `order.created`" in handler_doc and "retry queues" in handler_doc
