@@ -1,4 +1,4 @@
-"""`scaffold generate`: spec -> plan -> render -> post-process, written atomically.
+"""`scaffold generate`: spec -> plan -> render (post-processing included), written atomically.
 
 Everything is rendered into a temporary folder next to the destination, every Python file is
 compiled, and only then are the files moved into place; a failure, Ctrl-C or SIGTERM leaves the
@@ -28,10 +28,7 @@ import yaml
 
 from scaffold.errors import ScaffoldError
 from scaffold.plan.model import Plan
-from scaffold.plan.services import message_schemas, proto_layout, served_contract, service_slices
-from scaffold.postprocess.format import format_tree
-from scaffold.postprocess.models import models_source
-from scaffold.postprocess.protos import compile_protos, write_protos
+from scaffold.plan.services import service_slices
 from scaffold.postprocess.syntax import check_python_sources
 from scaffold.render.asyncapi import FILE_NAME as ASYNCAPI_FILE
 from scaffold.render.asyncapi import asyncapi_text
@@ -208,10 +205,10 @@ def _render_all(
     progress: Callable[[str], None],
     rendered: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Render every service and the system files into ``root``; ``rendered`` gets the files copier itself
-    rendered (relative to ``root``), as opposed to those post-processing added."""
+    """Render every service and the system files into ``root``; ``rendered`` gets the files copier
+    rendered (relative to ``root``): every file of the services, models, stubs and formatting included
+    (see scaffold.render.finish)."""
     slices = service_slices(spec, plan)
-    schemas = message_schemas(spec)
     source = ensure_cache()  # once per run: every service renders from the same cache
     for index, service in enumerate(slices, start=1):
         progress(f"[{index}/{len(slices)}] {service['name']}")
@@ -219,14 +216,7 @@ def _render_all(
         render_service(service, target, spec.path, source=source)
         if rendered is not None:
             rendered.update(p.relative_to(root).as_posix() for p in target.rglob("*") if p.is_file())
-        _postprocess(service, target, schemas, spec)
-        if service["openapi_contract"]:
-            contract = served_contract(spec, service["name"])
-            assert contract is not None
-            (target / "src" / service["package"] / "generated" / "openapi.json").write_text(contract, encoding="utf-8")
     _render_system(spec, plan, slices, root)
-    check_python_sources(root)  # before ruff: a located error instead of ruff's
-    format_tree(root)
     check_python_sources(root)  # what is written is what compiled
     (root / MARKER).write_text(MARKER_TEXT + _manifest(root), encoding="utf-8")
     return slices
@@ -266,17 +256,6 @@ def _previous_manifest(destination: Path) -> dict[str, str]:
             continue
         files[relative] = digest
     return files
-
-
-def _postprocess(service: dict[str, Any], target: Path, schemas: dict[str, dict[str, Any]], spec: LoadedSpec) -> None:
-    generated = target / "src" / service["package"] / "generated"
-    models = {name: schemas[name] for name in service["messages"]}
-    (generated / "models.py").write_text(models_source(models, spec.path), encoding="utf-8")
-    contracts = ([service["grpc"]] if service["grpc"] else []) + list(service["grpc_clients"])
-    proto_dir = generated / "proto"
-    generated_protos = write_protos(contracts, service["system"], proto_dir)
-    descriptors = {name: (e.proto_descriptor, e.proto_main) for name, e in spec.endpoints.items() if e.proto_descriptor}
-    compile_protos(proto_dir, generated_protos, proto_layout(descriptors, service))
 
 
 def _render_system(spec: LoadedSpec, plan: Plan, slices: list[dict[str, Any]], root: Path) -> None:

@@ -6,6 +6,7 @@ deterministic and `copier update` sees no spurious changes).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import replace
@@ -159,6 +160,39 @@ def _slice(
         "inbound": _inbound_deadline(spec, inbound),
         "links": [_link_summary(p, service.name) for p in plan.interactions if service.name in (p.from_, p.to)],
         "messages": used_messages,
+        "sources": _sources(spec, service.name, used_messages, proto_owners, _serves_contract(service, rest_ops)),
+    }
+
+
+def _sources(
+    spec: LoadedSpec, service: str, messages: list[str], proto_owners: list[str], serves_openapi: bool
+) -> dict[str, Any]:
+    """The contract text a service's generated code is made from, kept in its copier answers so that
+    `copier update` renders the old copy, the project and the new copy from the same inputs.
+
+    Kept as text (JSON, base64) rather than as YAML structures: text survives the answers file's
+    YAML round trip byte for byte."""
+    schemas = message_schemas(spec)
+    descriptors = {}
+    for owner in proto_owners:
+        endpoint = spec.endpoints[owner]
+        if endpoint.proto_descriptor:
+            descriptors[owner] = {
+                "main": endpoint.proto_main,
+                "descriptor": base64.b64encode(endpoint.proto_descriptor).decode("ascii"),
+            }
+    return {
+        "message_schemas": json.dumps({name: schemas[name] for name in messages}, ensure_ascii=True),
+        "proto_descriptors": descriptors,
+        "openapi": (served_contract(spec, service) or "") if serves_openapi else "",
+    }
+
+
+def slice_descriptors(service: dict[str, Any]) -> dict[str, tuple[bytes, str]]:
+    """The imported .proto descriptor sets a slice records (see :func:`_sources`), decoded."""
+    return {
+        owner: (base64.b64decode(entry["descriptor"]), entry["main"])
+        for owner, entry in service["sources"]["proto_descriptors"].items()
     }
 
 

@@ -20,11 +20,12 @@ class FormatFailed(GenerationFailed):
     """ruff failed on the generated tree."""
 
 
-def format_tree(root: Path) -> None:
-    """Sort imports, drop unused ones and format, with the generated project's own ruff settings."""
+def format_tree(root: Path, paths: tuple[str, ...] = (".",)) -> None:
+    """Sort imports, drop unused ones and format ``paths`` (relative to ``root``), with the ruff
+    settings of the project at ``root``."""
     ruff = [sys.executable, "-m", "ruff"]
-    _run([*ruff, "check", "--no-cache", "--fix-only", "--select", "I,F401", "."], root)
-    _run([*ruff, "format", "--no-cache", "."], root)
+    _run([*ruff, "check", "--no-cache", "--fix-only", "--select", "I,F401", "--", *paths], root)
+    _run([*ruff, "format", "--no-cache", "--", *paths], root)
 
 
 def _run(command: list[str], root: Path) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from scaffold.errors import GenerationFailed, Problem
+from scaffold.render.finish import PROBLEMS_FILE
 from scaffold.render.history import cache_repository, ensure_cache, template_version
 from scaffold.render.templates import template_dir
 from scaffold.render.toolchain import grpc_toolchain
@@ -28,7 +35,7 @@ def render_service(
     template = template_dir("service")
     source = source or ensure_cache()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _task_problems() as problems:
             warnings.simplefilter("ignore")
             copier.run_copy(
                 source,
@@ -42,8 +49,30 @@ def render_service(
                 unsafe=False,
                 settings=copier_settings(source),
             )
+    except GenerationFailed as failed:
+        # A models schema datamodel-code-generator rejects, named by message: in the spec.
+        raise type(failed)([replace(p, file=p.file or spec_file) for p in failed.problems]) from None
     except Exception as exc:
+        if problems.exists() and problems.stat().st_size:
+            found = [Problem(**entry) for entry in json.loads(problems.read_text(encoding="utf-8"))]
+            raise GenerationFailed([replace(p, file=p.file or spec_file) for p in found]) from None
         raise RenderFailed([render_problem(exc, spec_file, f"services.{service['name']}", template)]) from exc
+
+
+@contextmanager
+def _task_problems() -> Iterator[Path]:
+    """A file where the template's task (scaffold.render.finish) writes what went wrong, as data."""
+    with tempfile.TemporaryDirectory(prefix="scaffold-task-") as folder:
+        target = Path(folder) / "problems.json"
+        previous = os.environ.get(PROBLEMS_FILE)
+        os.environ[PROBLEMS_FILE] = str(target)
+        try:
+            yield target
+        finally:
+            if previous is None:
+                os.environ.pop(PROBLEMS_FILE, None)
+            else:
+                os.environ[PROBLEMS_FILE] = previous
 
 
 def copier_data(service: dict[str, Any]) -> dict[str, Any]:
@@ -54,8 +83,9 @@ def copier_data(service: dict[str, Any]) -> dict[str, Any]:
 def copier_settings(source: str) -> Any:
     """copier settings for rendering from ``source`` (what :func:`ensure_cache` returned).
 
-    scaffold's own template is trusted, and only it: its one unsafe feature is the Jinja extension of
-    scaffold.render.filters. This also keeps a user's copier settings (defaults, trust) out of
+    scaffold's own template is trusted, and only it: its unsafe features are its Jinja extensions
+    (scaffold.render.filters, scaffold.render.generated_code) and its task (scaffold.render.finish).
+    This also keeps a user's copier settings (defaults, trust) out of
     generation, so output depends on the spec alone."""
     import copier
 

@@ -1,0 +1,59 @@
+"""Jinja filters that produce finished code while copier renders, from the answers alone.
+
+Everything copier renders must come out final: `copier update` re-renders the old version and the
+new one and merges the difference into the project, so code made after rendering (and only in the
+project) would read as the user's edits. Models and the user's files are therefore made here;
+protobuf stubs and formatting of generated files are the template's task (scaffold.render.finish).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.ext import Extension
+
+from scaffold.postprocess.format import format_tree
+
+
+def models_module(message_schemas: str) -> str:
+    """The models module of a service from its messages' JSON Schemas (JSON text, see the plan's
+    ``sources``)."""
+    from scaffold.postprocess.models import models_source
+
+    schemas: dict[str, dict[str, Any]] = json.loads(message_schemas)
+    return models_source(schemas)
+
+
+@jinja2.pass_context
+def python_source(context: jinja2.runtime.Context, source: str, relative: str) -> str:
+    """``source`` with imports sorted, unused ones dropped and formatted, exactly as ruff does it in
+    the project at ``relative``: with the project's own settings, from its pyproject.toml rendered
+    with the same answers.
+
+    For the files the user owns, which the template's task must never touch once they exist."""
+    environment = context.environment
+    pyproject = environment.get_template("pyproject.toml.jinja").render(context.get_all())
+    package = context["service"]["package"]
+    with tempfile.TemporaryDirectory(prefix="scaffold-format-") as tmp:
+        root = Path(tmp)
+        (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+        # ruff tells first-party imports by the folders it finds under `src`.
+        (root / "src" / package).mkdir(parents=True)
+        (root / "src" / package / "__init__.py").write_text("", encoding="utf-8")
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source, encoding="utf-8")
+        format_tree(root, (relative,))
+        return target.read_text(encoding="utf-8")
+
+
+class GeneratedCode(Extension):
+    """Registers the filters; named in templates/service/copier.yml under ``_jinja_extensions``."""
+
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        environment.filters.update({"models_module": models_module, "python_source": python_source})
