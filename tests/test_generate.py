@@ -99,15 +99,15 @@ def test_dry_run_lists_files_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_a_failure_half_way_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = generate_module._postprocess
+    real = generate_module.render_service
 
-    def fail_on_second(*args: object) -> None:
+    def fail_on_second(*args: object, **kwargs: object) -> None:
         calls.append(args)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        real(*args)  # type: ignore[arg-type]
+        real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(generate_module, "_postprocess", fail_on_second)
+    monkeypatch.setattr(generate_module, "render_service", fail_on_second)
     with pytest.raises(RuntimeError, match="disk full"):
         generate_example("guide", tmp_path / "out")
     assert list(tmp_path.iterdir()) == []

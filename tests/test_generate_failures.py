@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import scaffold.generate as generate_module
 import scaffold.render.service as render_module
 from scaffold.cli import main
+from scaffold.postprocess import models as models_module
 from scaffold.postprocess.format import FormatFailed, format_tree
 from scaffold.postprocess.protos import ProtoCompileError, StubVersionMismatch, check_stub_versions, compile_protos
 from scaffold.postprocess.syntax import GeneratedCodeInvalid, check_python_sources
@@ -100,9 +100,11 @@ def test_generated_code_that_does_not_compile_is_refused_naming_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "inputs").mkdir()
-    monkeypatch.setattr(generate_module, "models_source", lambda *args: "class Broken(:\n    pass\n")
+    monkeypatch.setattr(models_module, "models_source", lambda *args: "class Broken(:\n    pass\n")
     result = _generate(GUIDE, tmp_path / "out")
-    _assert_refused(result, tmp_path, "order-service/src/order_service/generated/models.py:1:", "does not compile")
+    _assert_refused(
+        result, tmp_path, "analytics-service/src/analytics_service/generated/models.py:1:", "does not compile"
+    )
 
 
 def test_compiling_catches_what_parsing_alone_accepts(tmp_path: Path) -> None:

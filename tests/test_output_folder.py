@@ -97,8 +97,8 @@ CHILD = textwrap.dedent(
     real = getattr(g, step)
     calls = []
 
-    def wait_for_signal(*a):
-        result = real(*a)
+    def wait_for_signal(*a, **kw):
+        result = real(*a, **kw)
         calls.append(a)
         if len(calls) == 3:  # well inside the step: some work done, more to do
             ready.write_text("ready")
@@ -142,7 +142,7 @@ def _terminate_during(step: str, tmp_path: Path, *args: str) -> subprocess.Compl
 def test_sigterm_while_rendering_removes_the_staging_folder(tmp_path: Path) -> None:
     parent = tmp_path / "parent"
     parent.mkdir()
-    result = _terminate_during("_postprocess", tmp_path, str(GUIDE), "-o", str(parent / "out"))
+    result = _terminate_during("render_service", tmp_path, str(GUIDE), "-o", str(parent / "out"))
     assert result.returncode == 128 + signal.SIGTERM, result.stderr
     assert "stopped by signal" in result.stderr and "Traceback" not in result.stderr
     assert list(parent.iterdir()) == []

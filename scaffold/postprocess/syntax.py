@@ -22,10 +22,12 @@ class GeneratedCodeInvalid(GenerationFailed):
     """A generated Python file does not compile."""
 
 
-def check_python_sources(root: Path) -> None:
-    """Compile every `.py` (and parse every `.pyi`) under ``root``; name each file that fails."""
+def check_python_sources(root: Path, paths: tuple[str, ...] = (".",)) -> None:
+    """Compile every `.py` (and parse every `.pyi`) under ``paths`` of ``root`` (files or folders);
+    name each file that fails, relative to ``root``."""
     problems = []
-    for path in sorted(root.rglob("*.py*")):
+    found = (sorted((root / p).rglob("*.py*")) if (root / p).is_dir() else [root / p] for p in paths)
+    for path in (each for group in found for each in group):
         if path.suffix not in (".py", ".pyi") or not path.is_file():
             continue
         relative = path.relative_to(root).as_posix()

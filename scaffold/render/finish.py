@@ -27,6 +27,7 @@ from scaffold.errors import GenerationFailed, Problem
 from scaffold.plan.services import proto_layout, slice_descriptors
 from scaffold.postprocess.format import format_tree
 from scaffold.postprocess.protos import compile_protos, write_protos
+from scaffold.postprocess.syntax import check_python_sources
 
 ANSWERS = ".copier-answers.yml"
 PROBLEMS_FILE = "SCAFFOLD_PROBLEMS_FILE"
@@ -48,7 +49,9 @@ def finish(root: Path) -> None:
     """Compile the contracts and format the generated code of the service rendered at ``root``."""
     service = yaml.safe_load((root / ANSWERS).read_text(encoding="utf-8"))["service"]
     _compile(service, root / "src" / service["package"] / "generated" / "proto")
-    format_tree(root, tuple(p for p in generated_paths(service) if (root / p).exists()))
+    paths = tuple(p for p in generated_paths(service) if (root / p).exists())
+    check_python_sources(root, paths)  # before ruff: a located error instead of ruff's
+    format_tree(root, paths)
 
 
 def _compile(service: dict[str, Any], proto_dir: Path) -> None:
@@ -78,11 +81,12 @@ def main() -> int:
 
 
 def _report(problems: list[Problem]) -> None:
+    target = os.environ.get(PROBLEMS_FILE)
+    if target:  # scaffold reports them
+        Path(target).write_text(json.dumps([asdict(problem) for problem in problems]), encoding="utf-8")
+        return
     for problem in problems:
         print(problem.render(), file=sys.stderr)
-    target = os.environ.get(PROBLEMS_FILE)
-    if target:
-        Path(target).write_text(json.dumps([asdict(problem) for problem in problems]), encoding="utf-8")
 
 
 if __name__ == "__main__":

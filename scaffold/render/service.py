@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -34,29 +33,40 @@ def render_service(
 
     template = template_dir("service")
     source = source or ensure_cache()
-    try:
-        with warnings.catch_warnings(), _task_problems() as problems:
-            warnings.simplefilter("ignore")
-            copier.run_copy(
-                source,
-                str(destination),
-                # Always the version: without it copier takes the newest tag in the shared cache.
-                vcs_ref=template_version(),
-                data=copier_data(service),
-                defaults=True,
-                overwrite=True,
-                quiet=True,
-                unsafe=False,
-                settings=copier_settings(source),
-            )
-    except GenerationFailed as failed:
-        # A models schema datamodel-code-generator rejects, named by message: in the spec.
-        raise type(failed)([replace(p, file=p.file or spec_file) for p in failed.problems]) from None
-    except Exception as exc:
-        if problems.exists() and problems.stat().st_size:
-            found = [Problem(**entry) for entry in json.loads(problems.read_text(encoding="utf-8"))]
-            raise GenerationFailed([replace(p, file=p.file or spec_file) for p in found]) from None
-        raise RenderFailed([render_problem(exc, spec_file, f"services.{service['name']}", template)]) from exc
+    with _task_problems() as problems:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                copier.run_copy(
+                    source,
+                    str(destination),
+                    # Always the version: without it copier takes the newest tag in the shared cache.
+                    vcs_ref=template_version(),
+                    data=copier_data(service),
+                    defaults=True,
+                    overwrite=True,
+                    quiet=True,
+                    unsafe=False,
+                    settings=copier_settings(source),
+                )
+        except GenerationFailed as failed:
+            # A models schema datamodel-code-generator rejects, named by message: in the spec.
+            raise type(failed)([replace(p, file=p.file or spec_file) for p in failed.problems]) from None
+        except Exception as exc:
+            if problems.is_file() and problems.stat().st_size:
+                found = [Problem(**entry) for entry in json.loads(problems.read_text(encoding="utf-8"))]
+                raise GenerationFailed([_in_service(p, destination, spec_file) for p in found]) from None
+            raise RenderFailed([render_problem(exc, spec_file, f"services.{service['name']}", template)]) from exc
+
+
+def _in_service(problem: Problem, destination: Path, spec_file: str) -> Problem:
+    """A problem of the template's task, its file named from the output folder (the task names it
+    from the service's)."""
+    if not problem.file:
+        return replace(problem, file=spec_file)
+    if problem.file.startswith(("src/", "tests/")):
+        return replace(problem, file=f"{destination.name}/{problem.file}")
+    return problem
 
 
 @contextmanager
@@ -64,15 +74,11 @@ def _task_problems() -> Iterator[Path]:
     """A file where the template's task (scaffold.render.finish) writes what went wrong, as data."""
     with tempfile.TemporaryDirectory(prefix="scaffold-task-") as folder:
         target = Path(folder) / "problems.json"
-        previous = os.environ.get(PROBLEMS_FILE)
-        os.environ[PROBLEMS_FILE] = str(target)
-        try:
+        # copier gives tasks plumbum's copy of the environment, not os.environ.
+        from plumbum import local
+
+        with local.env(**{PROBLEMS_FILE: str(target)}):
             yield target
-        finally:
-            if previous is None:
-                os.environ.pop(PROBLEMS_FILE, None)
-            else:
-                os.environ[PROBLEMS_FILE] = previous
 
 
 def copier_data(service: dict[str, Any]) -> dict[str, Any]:
