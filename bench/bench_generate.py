@@ -250,12 +250,15 @@ def _breakdown_child(spec_path: str) -> None:
     import datamodel_code_generator  # noqa: F401
 
     timers["import datamodel_code_generator"] = time.perf_counter() - t0
-    g.render_service = timed("copier render (run_copy per service)", g.render_service)
-    g.models_source = timed("models (datamodel-codegen per service)", g.models_source)
-    g.write_protos = timed("write .proto", g.write_protos)
-    g.compile_protos = timed("protoc (a python -m grpc_tools.protoc subprocess per service)", g.compile_protos)
+    import scaffold.postprocess.models as models
+    import scaffold.render.generated_code as code
+
+    # Inside copier's render: models (in process), the user's files formatted (in process), and the
+    # template's task (a subprocess: protoc and ruff on the generated code).
+    g.render_service = timed("copier render (run_copy per service, task included)", g.render_service)
+    models.models_source = timed("models (datamodel-codegen per service, inside the render)", models.models_source)
+    code.format_tree = timed("ruff on the user's 2 files (inside the render)", code.format_tree)
     g._render_system = timed("system README/Makefile", g._render_system)
-    g.format_tree = timed("ruff check --fix + ruff format (2 subprocesses)", g.format_tree)
     g._install = timed("move into place", g._install)
     spawned: dict[str, int] = defaultdict(int)  # subprocesses started during generate, by program
     popen_init = subprocess.Popen.__init__
@@ -345,6 +348,7 @@ def main() -> None:
                     "copy",
                     "--defaults",
                     "--quiet",
+                    "--trust",  # the template's task: stubs and formatting are part of the copy
                     "--data-file",
                     str(data_file),
                     str(c.ROOT / "templates" / "service"),

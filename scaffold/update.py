@@ -7,9 +7,9 @@ slice as its answers. Everything happens in a temporary clone of the user's git 
 after the other; only when all of it worked are the changed files copied into the user's tree, which was
 checked to be clean before, so that nothing is lost and a failure or a dry run changes nothing.
 
-What copier does not do is done here: the files scaffold post-processes (models, compiled protos, the
-served OpenAPI document) and the system files (README, Makefile, asyncapi.yaml) are taken from a fresh
-render when the user has not edited them and merged as a conflict when both changed; a generated file the
+What copier does not do is done here: files outside copier's render (the system files README, Makefile,
+asyncapi.yaml; models, stubs and formatting are part of it, see scaffold.render.finish) are taken from a
+fresh render when the user has not edited them and merged as a conflict when both changed; a generated file the
 user edited that the spec no longer produces is kept and reported (copier deletes it); handlers that a
 new operation needs get a stub (scaffold.stubs); conflicts (unmerged paths, `.rej` files, conflict
 markers) are found and reported, since copier exits 0 with conflicts left.
@@ -48,7 +48,6 @@ from scaffold.generate import (
     user_owned_patterns,
 )
 from scaffold.plan.model import Plan
-from scaffold.postprocess.format import format_tree
 from scaffold.render.history import ensure_cache, refuse_newer, template_version
 from scaffold.render.service import copier_data, copier_settings, render_service
 from scaffold.spec.resolved import LoadedSpec
@@ -323,8 +322,6 @@ def _render_recorded(directory: Path, existing: list[str], fresh: Path, rendered
             )
         render_service(service, fresh / name, source=source)
         slices.append(service)
-    if slices:
-        format_tree(fresh)
     rendered.update(p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file())
     return slices
 

@@ -16,15 +16,29 @@ from typing import Any
 import jinja2
 from jinja2.ext import Extension
 
+from scaffold.errors import GenerationFailed, Problem
 from scaffold.postprocess.format import format_tree
 
 
-def models_module(message_schemas: str) -> str:
-    """The models module of a service from its messages' JSON Schemas (JSON text, see the plan's
-    ``sources``)."""
+def models_module(service: dict[str, Any]) -> str:
+    """The models module of a service from its messages' JSON Schemas (JSON text in the plan's
+    ``sources``, which answers recorded before template 0.3.0 lack)."""
     from scaffold.postprocess.models import models_source
 
-    schemas: dict[str, dict[str, Any]] = json.loads(message_schemas)
+    sources = service.get("sources")
+    if not isinstance(sources, dict) or "message_schemas" not in sources:
+        raise GenerationFailed(
+            [
+                Problem(
+                    file=".copier-answers.yml",
+                    field="service.sources",
+                    message=f"{service.get('name', 'this service')} was generated from a template older than "
+                    "0.3.0, whose answers do not hold the message schemas the models are made from",
+                    hint="update it with the spec: scaffold update DIR --spec SPEC",
+                )
+            ]
+        )
+    schemas: dict[str, dict[str, Any]] = json.loads(sources["message_schemas"])
     return models_source(schemas)
 
 
