@@ -157,11 +157,12 @@ def write_yaml(data: dict[str, Any], path: Path) -> Path:
 def slice_data_file(spec_path: Path, service: str, path: Path) -> Path:
     from scaffold.plan.engine import build_plan
     from scaffold.plan.services import service_slices
+    from scaffold.render.service import copier_data
     from scaffold.spec.load import load_spec
 
     spec = load_spec(str(spec_path))
     slices = {s["name"]: s for s in service_slices(spec, build_plan(spec))}
-    return write_yaml({"service": slices[service]}, path)
+    return write_yaml(copier_data(slices[service]), path)  # the answers scaffold gives copier
 
 
 def interleaved_processes(commands: dict[str, Any], rounds: int, warmup: int) -> dict[str, list[float]]:

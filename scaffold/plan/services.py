@@ -188,14 +188,6 @@ def _sources(
     }
 
 
-def slice_descriptors(service: dict[str, Any]) -> dict[str, tuple[bytes, str]]:
-    """The imported .proto descriptor sets a slice records (see :func:`_sources`), decoded."""
-    return {
-        owner: (base64.b64decode(entry["descriptor"]), entry["main"])
-        for owner, entry in service["sources"]["proto_descriptors"].items()
-    }
-
-
 def _amqp() -> dict[str, Any]:
     """The RabbitMQ connection: its default address, and how the start-up retries while it is down."""
     return {
@@ -422,11 +414,6 @@ def _proto_owners(
     imported = [name for name in owners if spec.endpoints[name].proto_descriptor]
     generated = sorted(names.snake(name) for name in owners if name not in imported)
     return imported, generated
-
-
-def proto_layout(descriptors: dict[str, tuple[bytes, str]], service: dict[str, Any]) -> Layout:
-    """The imported contracts of one service's slice, laid out side by side (see scaffold.proto_files)."""
-    return layout({name: descriptors[name] for name in service["proto_owners"]}, reserved=service["proto_reserved"])
 
 
 def _module_entry(module: PyModule) -> dict[str, Any]:

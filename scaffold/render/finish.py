@@ -13,6 +13,7 @@ when scaffold itself runs the render.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -24,9 +25,7 @@ from typing import Any
 import yaml
 
 from scaffold.errors import GenerationFailed, Problem
-from scaffold.plan.services import proto_layout, slice_descriptors
 from scaffold.postprocess.format import format_tree
-from scaffold.postprocess.protos import compile_protos, write_protos
 from scaffold.postprocess.syntax import check_python_sources
 
 ANSWERS = ".copier-answers.yml"
@@ -64,8 +63,18 @@ def _compile(service: dict[str, Any], proto_dir: Path) -> None:
         else:
             stale.unlink()
     contracts = ([service["grpc"]] if service["grpc"] else []) + list(service["grpc_clients"])
+    if not contracts:
+        return
+    # Imported here: most services have no gRPC, and this task runs on every render.
+    from scaffold.postprocess.protos import compile_protos, write_protos
+    from scaffold.proto_files import layout
+
     written = write_protos(contracts, service["system"], proto_dir)
-    compile_protos(proto_dir, written, proto_layout(slice_descriptors(service), service))
+    descriptors = {
+        owner: (base64.b64decode(entry["descriptor"]), entry["main"])
+        for owner, entry in service["sources"]["proto_descriptors"].items()
+    }
+    compile_protos(proto_dir, written, layout(descriptors, reserved=service["proto_reserved"]))
 
 
 def main() -> int:
