@@ -198,24 +198,14 @@ def _terminate_cleanly() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _render_all(
-    spec: LoadedSpec,
-    plan: Plan,
-    root: Path,
-    progress: Callable[[str], None],
-    rendered: set[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Render every service and the system files into ``root``; ``rendered`` gets the files copier
-    rendered (relative to ``root``): every file of the services, models, stubs and formatting included
-    (see scaffold.render.finish)."""
+def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Render every service (copier: models, stubs and formatting included, see scaffold.render.finish)
+    and the system files into ``root``."""
     slices = service_slices(spec, plan)
     source = ensure_cache()  # once per run: every service renders from the same cache
     for index, service in enumerate(slices, start=1):
         progress(f"[{index}/{len(slices)}] {service['name']}")
-        target = root / service["name"]
-        render_service(service, target, spec.path, source=source)
-        if rendered is not None:
-            rendered.update(p.relative_to(root).as_posix() for p in target.rglob("*") if p.is_file())
+        render_service(service, root / service["name"], spec.path, source=source)
     _render_system(spec, plan, slices, root)
     check_python_sources(root)  # what is written is what compiled
     (root / MARKER).write_text(MARKER_TEXT + _manifest(root), encoding="utf-8")
@@ -248,6 +238,11 @@ def _previous_manifest(destination: Path) -> dict[str, str]:
         text = (destination / MARKER).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return {}
+    return parse_manifest(text)
+
+
+def parse_manifest(text: str) -> dict[str, str]:
+    """The files a marker's text lists (path -> SHA-256), paths that would leave the folder dropped."""
     files = {}
     for line in text.splitlines():
         digest, _, relative = line.partition("  ")

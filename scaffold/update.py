@@ -44,6 +44,7 @@ from scaffold.generate import (
     is_handlers_file,
     is_scaffold_output,
     is_user_owned,
+    parse_manifest,
     recorded_template_version,
     user_owned_patterns,
 )
@@ -123,13 +124,12 @@ def update(
         work = clone / directory.relative_to(top)
         fresh = tmp / "fresh"
         fresh.mkdir()
-        rendered: set[str] = set()
         if spec is not None and plan is not None:
             progress("the new spec")
-            slices = _render_all(spec, plan, fresh, progress, rendered)
+            slices = _render_all(spec, plan, fresh, progress)
         else:
-            slices = _render_recorded(directory, existing, fresh, rendered)
-        merger = _Merger(directory, work, fresh, rendered, result)
+            slices = _render_recorded(directory, existing, fresh)
+        merger = _Merger(directory, work, fresh, result)
         source = ensure_cache()
         unmerged: dict[str, list[str]] = {}  # path under the folder -> its index entries (mode, blob, stage)
         for service in slices:
@@ -163,8 +163,8 @@ def update(
 class _Merger:
     """Brings the files copier does not merge into line with the fresh render, in the clone."""
 
-    def __init__(self, directory: Path, work: Path, fresh: Path, rendered: set[str], result: Updated) -> None:
-        self.work, self.fresh, self.rendered, self.result = work, fresh, rendered, result
+    def __init__(self, directory: Path, work: Path, fresh: Path, result: Updated) -> None:
+        self.work, self.fresh, self.result = work, fresh, result
         self.previous = _previous_manifest(directory)
         self.original = directory  # the user's tree, clean: its files are HEAD's
         self.patterns = user_owned_patterns()
@@ -200,7 +200,8 @@ class _Merger:
                         target.write_text(text, encoding="utf-8")
                         self.result.stubs += [(relative, stub) for stub in added]
                 continue
-            self.settle_file(relative, path, merged_by_copier=relative in self.rendered)
+            # Every file of a service is copier's render, which merged the user's edits.
+            self.settle_file(relative, path, merged_by_copier=True)
         if with_spec:
             self.drop_unproduced(f"{name}/", produced)
 
@@ -231,8 +232,8 @@ class _Merger:
             target.unlink(missing_ok=True)  # deleted by the user: stays deleted, as copier keeps it
             return
         if not self.edited(relative):
-            # Exactly what scaffold produces now, whatever copier made of it (post-processing that copier's
-            # old copy lacks can look like edits to it, and conflict).
+            # Exactly what scaffold produces now, whatever copier made of it (an old copy from template 0.2.0
+            # or older lacks the models, stubs and formatting, which can look like edits to it, and conflict).
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(fresh, target)
             self.replaced.add(relative)
@@ -288,9 +289,9 @@ class _Merger:
         """The manifest lists what scaffold produced now (the fresh render), so that files the user edited
         still count as edited; files of services no longer in the spec and kept edited files keep theirs."""
         if with_spec:
-            entries = _parse_manifest((self.fresh / MARKER).read_text(encoding="utf-8"))
+            entries = parse_manifest((self.fresh / MARKER).read_text(encoding="utf-8"))
         else:
-            entries = {**self.previous, **_parse_manifest(_manifest(self.fresh))}
+            entries = {**self.previous, **parse_manifest(_manifest(self.fresh))}
         for relative, digest in self.previous.items():
             if relative.split("/", 1)[0] in removed_services or relative in self.result.orphaned:
                 entries[relative] = digest
@@ -298,17 +299,7 @@ class _Merger:
         (self.work / MARKER).write_text(MARKER_TEXT + lines, encoding="utf-8")
 
 
-def _parse_manifest(text: str) -> dict[str, str]:
-    entries = {}
-    for line in text.splitlines():
-        digest, _, relative = line.partition("  ")
-        if line.startswith("#") or not relative:
-            continue
-        entries[relative] = digest
-    return entries
-
-
-def _render_recorded(directory: Path, existing: list[str], fresh: Path, rendered: set[str]) -> list[dict[str, Any]]:
+def _render_recorded(directory: Path, existing: list[str], fresh: Path) -> list[dict[str, Any]]:
     """Without a spec: each service rendered anew from the slice its answers record."""
     slices = []
     source = ensure_cache()
@@ -322,7 +313,6 @@ def _render_recorded(directory: Path, existing: list[str], fresh: Path, rendered
             )
         render_service(service, fresh / name, source=source)
         slices.append(service)
-    rendered.update(p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file())
     return slices
 
 
