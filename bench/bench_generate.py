@@ -252,13 +252,15 @@ def _breakdown_child(spec_path: str) -> None:
 
     timers["import datamodel_code_generator"] = time.perf_counter() - t0
     import scaffold.postprocess.models as models
-    import scaffold.render.generated_code as code
+    import scaffold.render.batch as batch
 
-    # Inside copier's render: models (in process), the user's files formatted (in process), and the
-    # template's task (a subprocess: protoc and ruff on the generated code).
-    g.render_service = timed("copier render (run_copy per service, task included)", g.render_service)
+    # copier's render of each service (models made in process), then the template's task for all of them:
+    # protoc and the compile check per service, one ruff run over every service's code and the user's files.
+    g.render_service = timed("copier render per service (models included)", g.render_service)
     models.models_source = timed("models (datamodel-codegen per service, inside the render)", models.models_source)
-    code.format_tree = timed("ruff on the user's 2 files (inside the render)", code.format_tree)
+    batch.compile_and_check = timed("protoc + compile check per service (finish)", batch.compile_and_check)
+    batch.format_tree = timed("ruff over all services at once (finish)", batch.format_tree)
+    batch.Renderer.finish = timed("finish (the template's task for every service)", batch.Renderer.finish)
     g._render_system = timed("system README/Makefile", g._render_system)
     g._install = timed("move into place", g._install)
     spawned: dict[str, int] = defaultdict(int)  # subprocesses started during generate, by program

@@ -32,6 +32,8 @@ from scaffold.plan.services import service_slices
 from scaffold.postprocess.syntax import check_python_sources
 from scaffold.render.asyncapi import FILE_NAME as ASYNCAPI_FILE
 from scaffold.render.asyncapi import asyncapi_text
+from scaffold.render.batch import Renderer
+from scaffold.render.finish import read_answers
 from scaffold.render.history import ensure_cache, refuse_newer
 from scaffold.render.service import RenderFailed, render_problem, render_service
 from scaffold.render.templates import template_dir
@@ -160,7 +162,7 @@ def _refuse_unsafe_destination(destination: Path, *, force: bool, dry_run: bool)
 def recorded_template_version(service: Path) -> str | None:
     """The template version a generated service records (`_commit` of its copier answers), if any."""
     try:
-        answers = yaml.safe_load((service / ".copier-answers.yml").read_text(encoding="utf-8"))
+        answers = read_answers(service / ".copier-answers.yml")
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     commit = answers.get("_commit") if isinstance(answers, dict) else None
@@ -202,10 +204,12 @@ def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[st
     """Render every service (copier: models, stubs and formatting included, see scaffold.render.finish)
     and the system files into ``root``."""
     slices = service_slices(spec, plan)
-    source = ensure_cache()  # once per run: every service renders from the same cache
-    for index, service in enumerate(slices, start=1):
-        progress(f"[{index}/{len(slices)}] {service['name']}")
-        render_service(service, root / service["name"], spec.path, source=source)
+    # Once per run: every service renders from the same clone of the template, and is finished with the others.
+    with Renderer(ensure_cache()) as renderer:
+        for index, service in enumerate(slices, start=1):
+            progress(f"[{index}/{len(slices)}] {service['name']}")
+            render_service(service, root / service["name"], spec.path, renderer=renderer)
+        renderer.finish()
     _render_system(spec, plan, slices, root)
     check_python_sources(root)  # what is written is what compiled
     (root / MARKER).write_text(MARKER_TEXT + _manifest(root), encoding="utf-8")

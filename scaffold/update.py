@@ -49,6 +49,7 @@ from scaffold.generate import (
     user_owned_patterns,
 )
 from scaffold.plan.model import Plan
+from scaffold.render.finish import read_answers
 from scaffold.render.history import ensure_cache, refuse_newer, template_version
 from scaffold.render.service import copier_data, copier_settings, render_service
 from scaffold.spec.resolved import LoadedSpec
@@ -208,7 +209,7 @@ class _Merger:
     def report_unused(self, relative: str, handlers: Path, name: str, service: dict[str, Any]) -> None:
         """Handlers the previous spec called and the new one does not: the user's to delete."""
         try:
-            answers = yaml.safe_load((self.original / name / ".copier-answers.yml").read_text(encoding="utf-8"))
+            answers = read_answers(self.original / name / ".copier-answers.yml")
             tree = ast.parse(handlers.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError, SyntaxError):
             return
@@ -304,7 +305,7 @@ def _render_recorded(directory: Path, existing: list[str], fresh: Path) -> list[
     slices = []
     source = ensure_cache()
     for name in existing:
-        answers = yaml.safe_load((directory / name / ".copier-answers.yml").read_text(encoding="utf-8"))
+        answers = read_answers(directory / name / ".copier-answers.yml")
         service = answers.get("service") if isinstance(answers, dict) else None
         if not isinstance(service, dict) or service.get("name") != name:
             raise UpdateError(

@@ -7,10 +7,12 @@ stubs are in; they are rewritten as relative imports so the stubs work inside th
 from __future__ import annotations
 
 import ast
+import os
 import re
-import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,23 +99,51 @@ def compile_protos(
 
 
 def _protoc(proto_dir: Path, arguments: list[str], contract_roots: tuple[Path, ...]) -> None:
+    """grpcio-tools' protoc, in this process, as `python -m grpc_tools.protoc` runs it (which adds its
+    own include folder last); what protoc prints is caught from the standard streams' descriptors."""
+    import grpc_tools
+    from grpc_tools import protoc
+
     command = [
-        sys.executable,
-        "-m",
         "grpc_tools.protoc",
         f"--python_out={proto_dir}",
         f"--pyi_out={proto_dir}",
         f"--grpc_python_out={proto_dir}",
         *arguments,
+        f"-I{Path(grpc_tools.__file__).parent / '_proto'}",
     ]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        with _captured_output() as output:
+            code = protoc.main(command)
+            printed = output.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
         raise ProtoCompileError([Problem(file="protoc", message=f"cannot run grpc_tools.protoc: {exc}")]) from exc
-    if result.returncode != 0:
-        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    if code != 0:
+        lines = [line for line in printed.splitlines() if line.strip()]
         problems = [_protoc_problem(line, proto_dir, contract_roots) for line in lines]
-        raise ProtoCompileError(problems or [Problem(file="protoc", message=f"exit {result.returncode}")])
+        raise ProtoCompileError(problems or [Problem(file="protoc", message=f"exit {code}")])
+
+
+@contextmanager
+def _captured_output() -> Iterator[Path]:
+    """File descriptors 1 and 2 into a file while the block runs (protoc writes to them from C++)."""
+    with tempfile.TemporaryDirectory(prefix="scaffold-protoc-") as tmp:
+        target = Path(tmp) / "output"
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            with target.open("wb") as stream:
+                os.dup2(stream.fileno(), 1)
+                os.dup2(stream.fileno(), 2)
+                try:
+                    yield target
+                finally:
+                    os.dup2(saved[0], 1)
+                    os.dup2(saved[1], 2)
+        finally:
+            for descriptor in saved:
+                os.close(descriptor)
 
 
 def _protoc_problem(line: str, proto_dir: Path, contract_roots: tuple[Path, ...]) -> Problem:

@@ -8,6 +8,7 @@ after parsing, such as `return` outside a function. Nothing is executed.
 from __future__ import annotations
 
 import ast
+import hashlib
 from pathlib import Path
 
 from scaffold.errors import GenerationFailed, Problem
@@ -16,6 +17,11 @@ _HINT = (
     "scaffold generated code that does not compile: a bug in scaffold or text in the spec or a contract "
     "that breaks out of where it belongs; report it with the spec (nothing was written)"
 )
+
+
+# Sources known to compile (kind, digest): a file is checked before formatting and again, mostly
+# unchanged, once everything is written.
+_COMPILED: set[tuple[str, bytes]] = set()
 
 
 class GeneratedCodeInvalid(GenerationFailed):
@@ -33,10 +39,14 @@ def check_python_sources(root: Path, paths: tuple[str, ...] = (".",)) -> None:
         relative = path.relative_to(root).as_posix()
         try:
             source = path.read_bytes()
+            digest = (path.suffix, hashlib.blake2b(source, digest_size=16).digest())
+            if digest in _COMPILED:
+                continue  # the same text compiled before, in this process
             if path.suffix == ".pyi":
                 ast.parse(source, filename=relative)
             else:
                 compile(source, relative, "exec", dont_inherit=True)
+            _COMPILED.add(digest)
         except SyntaxError as exc:
             what = exc.msg or "invalid syntax"
             problems.append(Problem(relative, exc.lineno or 0, exc.offset or 0, "", f"does not compile: {what}", _HINT))

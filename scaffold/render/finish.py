@@ -32,6 +32,12 @@ ANSWERS = ".copier-answers.yml"
 PROBLEMS_FILE = "SCAFFOLD_PROBLEMS_FILE"
 
 
+def read_answers(path: Path) -> Any:
+    """A service's copier answers (libyaml's parser when PyYAML has it: the answers are large)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # a safe loader either way
+
+
 def generated_paths(service: dict[str, Any]) -> tuple[str, ...]:
     """The Python the template generates, relative to the service (the user's files excepted)."""
     package = f"src/{service['package']}"
@@ -46,11 +52,17 @@ def generated_paths(service: dict[str, Any]) -> tuple[str, ...]:
 
 def finish(root: Path) -> None:
     """Compile the contracts and format the generated code of the service rendered at ``root``."""
-    service = yaml.safe_load((root / ANSWERS).read_text(encoding="utf-8"))["service"]
+    format_tree(root, compile_and_check(root))
+
+
+def compile_and_check(root: Path) -> tuple[str, ...]:
+    """Compile the contracts of the service rendered at ``root`` and check that its generated Python
+    compiles; return the paths (relative to ``root``) that are left to format."""
+    service = read_answers(root / ANSWERS)["service"]
     _compile(service, root / "src" / service["package"] / "generated" / "proto")
     paths = tuple(p for p in generated_paths(service) if (root / p).exists())
     check_python_sources(root, paths)  # before ruff: a located error instead of ruff's
-    format_tree(root, paths)
+    return paths
 
 
 def _compile(service: dict[str, Any], proto_dir: Path) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,48 @@ def models_module(service: dict[str, Any]) -> str:
     return models_source(schemas)
 
 
+@dataclass(frozen=True)
+class DeferredFile:
+    placeholder: str  # what the render holds in the file's place
+    file: Path  # the file in its scratch project, formatted there
+    relative: str  # where the render writes it, in the service
+
+
+@dataclass
+class DeferredFormatting:
+    """The user's files of many renders, formatted together after them (scaffold.render.batch).
+
+    Each file gets the scratch project :func:`python_source` would make for it, under ``scratch``, and
+    the render gets a placeholder in its place, replaced by the formatted text after one ruff run over
+    every scratch project; ruff takes each file's settings from the pyproject.toml nearest to it, so
+    the text is the same as a ruff run in that project alone."""
+
+    scratch: Path
+    files: list[DeferredFile] = field(default_factory=list)
+
+    def add(self, pyproject: str, package: str, relative: str, source: str) -> str:
+        root = self.scratch / str(len(self.files))
+        _scratch_project(root, pyproject, package, relative, source)
+        placeholder = f"\0scaffold-formatted-{len(self.files)}\0"
+        self.files.append(DeferredFile(placeholder, root / relative, relative))
+        return placeholder
+
+
+# Set while scaffold renders many services in one run; plain `copier copy` never sets it.
+DEFERRED: ContextVar[DeferredFormatting | None] = ContextVar("scaffold_deferred_formatting", default=None)
+
+
+def _scratch_project(root: Path, pyproject: str, package: str, relative: str, source: str) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    # ruff tells first-party imports by the folders it finds under `src`.
+    (root / "src" / package).mkdir(parents=True)
+    (root / "src" / package / "__init__.py").write_text("", encoding="utf-8")
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(source, encoding="utf-8")
+
+
 @jinja2.pass_context
 def python_source(context: jinja2.runtime.Context, source: str, relative: str) -> str:
     """``source`` with imports sorted, unused ones dropped and formatted, exactly as ruff does it in
@@ -52,17 +96,14 @@ def python_source(context: jinja2.runtime.Context, source: str, relative: str) -
     environment = context.environment
     pyproject = environment.get_template("pyproject.toml.jinja").render(context.get_all())
     package = context["service"]["package"]
+    deferred = DEFERRED.get()
+    if deferred is not None:
+        return deferred.add(pyproject, package, relative, source)
     with tempfile.TemporaryDirectory(prefix="scaffold-format-") as tmp:
         root = Path(tmp)
-        (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
-        # ruff tells first-party imports by the folders it finds under `src`.
-        (root / "src" / package).mkdir(parents=True)
-        (root / "src" / package / "__init__.py").write_text("", encoding="utf-8")
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(source, encoding="utf-8")
+        _scratch_project(root, pyproject, package, relative, source)
         format_tree(root, (relative,))
-        return target.read_text(encoding="utf-8")
+        return (root / relative).read_text(encoding="utf-8")
 
 
 class GeneratedCode(Extension):

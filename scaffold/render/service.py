@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from scaffold.errors import GenerationFailed, Problem
+from scaffold.render.batch import Renderer
 from scaffold.render.finish import PROBLEMS_FILE
 from scaffold.render.history import cache_repository, ensure_cache, template_version
 from scaffold.render.templates import template_dir
@@ -25,13 +26,31 @@ class RenderFailed(GenerationFailed):
 
 
 def render_service(
-    service: dict[str, Any], destination: Path, spec_file: str = "", *, source: str | None = None
+    service: dict[str, Any],
+    destination: Path,
+    spec_file: str = "",
+    *,
+    source: str | None = None,
+    renderer: Renderer | None = None,
 ) -> None:
     """Render ``service`` (a slice from :func:`scaffold.plan.services.service_slices`) into ``destination``,
-    from ``source``, the template cache that :func:`ensure_cache` returns (checked here when not given)."""
+    from ``source``, the template cache that :func:`ensure_cache` returns (checked here when not given).
+
+    With ``renderer`` (rendering many services into new folders), the render is finished by
+    :meth:`Renderer.finish <scaffold.render.batch.Renderer.finish>` with the others."""
     import copier
 
     template = template_dir("service")
+    if renderer is not None:
+        try:
+            renderer.render(
+                copier_data(service), destination, version=template_version(), settings=copier_settings(renderer.source)
+            )
+        except GenerationFailed as failed:
+            raise type(failed)([replace(p, file=p.file or spec_file) for p in failed.problems]) from None
+        except Exception as exc:
+            raise RenderFailed([render_problem(exc, spec_file, f"services.{service['name']}", template)]) from exc
+        return
     source = source or ensure_cache()
     with _task_problems() as problems:
         try:

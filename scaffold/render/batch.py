@@ -1,0 +1,157 @@
+"""Many services rendered in one run, each exactly as a plain `copier copy` of the template renders it.
+
+A plain copy clones the template's repository, runs the template's task (scaffold.render.finish) in
+a Python process of its own, formats each of the user's two files with two ruff runs in a scratch
+project, and asks git about every file it writes. A run of scaffold renders its services through one
+:class:`Renderer` instead:
+
+- one clone of each template version, shared by every render (copier records the same `_src_path`
+  and `_commit`: the repository and the version are the same);
+- copier's task skipped in each render and done for all of them by :meth:`Renderer.finish`: the
+  contracts compiled and the generated Python checked service by service, then one ruff run over the
+  generated code of every service and the user's files of every service, each in its scratch project
+  as in a plain copy (ruff takes every file's settings from the pyproject.toml nearest to it);
+- no git questions about files written into a new folder, which no git index holds yet.
+
+The files come out byte for byte as a plain `copier copy --trust` writes them, `.copier-answers.yml`
+included, so `copier update` treats both alike; tests/test_batch_render.py compares the two.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import replace
+from functools import cache
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import Any
+
+import yaml
+
+from scaffold.errors import GenerationFailed, Problem
+from scaffold.postprocess.format import format_tree
+from scaffold.render.finish import ANSWERS, compile_and_check
+from scaffold.render.generated_code import DEFERRED, DeferredFormatting
+
+
+class Renderer:
+    """Renders services into new folders, then finishes them all at once (:meth:`finish`); the folders
+    are complete only after it. Use it as a context manager: leaving it removes the clones."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source  # what scaffold.render.history.ensure_cache returned
+        self._templates: dict[str, Any] = {}  # version -> copier's Template, cloned
+        self._environments: dict[str, Any] = {}  # version -> copier's Jinja environment
+        self._scratch = Path(tempfile.mkdtemp(prefix="scaffold-format-"))
+        self._formatting = DeferredFormatting(self._scratch)
+        self._rendered: list[tuple[Path, str, int, int]] = []  # folder, spec file, its deferred files [from, to)
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for template in self._templates.values():
+            template._cleanup()
+        self._templates.clear()
+        self._environments.clear()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _template(self, version: str) -> Any:
+        template = self._templates.get(version)
+        if template is None:
+            from copier._template import Template
+
+            template = Template(url=self.source, ref=version)
+            self._templates[version] = template
+            _ = template.local_abspath  # the clone, once
+        return template
+
+    def _environment(self, version: str, worker: Any) -> Any:
+        """copier's Jinja environment for ``version``, made once: it depends on the template alone.
+        Templates made from strings (paths, mostly) are kept too, so that each is compiled once."""
+        environment = self._environments.get(version)
+        if environment is None:
+            environment = worker.jinja_env
+            environment.from_string = cache(environment.from_string)
+            self._environments[version] = environment
+        return environment
+
+    def render(self, data: dict[str, Any], destination: Path, *, version: str, settings: Any) -> None:
+        """copier's render of ``data`` (the answers) from the template ``version`` into ``destination``, a
+        folder that does not exist yet, without the template's task (:meth:`finish` does it)."""
+        if destination.exists() and any(destination.iterdir()):
+            raise ValueError(f"{destination} is not a new folder")
+        first = len(self._formatting.files)
+        from copier._main import Worker  # imported on first use: it is slow to import
+        from copier._settings import SettingsModel
+
+        worker = Worker(
+            src_path=self.source,
+            dst_path=destination,
+            vcs_ref=version,
+            data=data,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+            unsafe=False,
+            skip_tasks=True,
+            settings=SettingsModel(defaults=settings.defaults, trust=settings.trust),  # as copier.run_copy does
+        )
+        worker.__dict__["template"] = self._template(version)  # copier's cached properties, filled in
+        worker.__dict__["jinja_env"] = self._environment(version, worker)
+        worker.__dict__["_sync_git_index_executable_bit"] = _no_git_index
+        token = DEFERRED.set(self._formatting)
+        try:
+            with warnings.catch_warnings(), worker:
+                warnings.simplefilter("ignore")
+                worker.run_copy()
+        finally:
+            DEFERRED.reset(token)
+        self._rendered.append((destination, data["service"]["name"], first, len(self._formatting.files)))
+
+    def finish(self) -> None:
+        """What the template's task and the formatting of the user's files do, for every render so far."""
+        if not self._rendered:
+            return
+        base = Path(os.path.commonpath([folder.parent for folder, *_ in self._rendered]))
+        paths: list[str] = []
+        for folder, _, _, _ in self._rendered:
+            try:
+                found = compile_and_check(folder)
+            except GenerationFailed as failed:
+                raise GenerationFailed([_in_folder(problem, folder) for problem in failed.problems]) from None
+            except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+                message = f"cannot finish the render: {type(exc).__name__}: {exc}"
+                raise GenerationFailed([Problem(file=f"{folder.name}/{ANSWERS}", message=message)]) from exc
+            inside = folder.relative_to(base)
+            paths += [(PurePosixPath(inside.as_posix()) / path).as_posix() for path in found]
+        paths += [str(entry.file) for entry in self._formatting.files]
+        format_tree(base, tuple(paths))
+        for folder, _, first, last in self._rendered:
+            for entry in self._formatting.files[first:last]:
+                target = folder / entry.relative
+                if not target.is_file():
+                    continue
+                text = target.read_text(encoding="utf-8")
+                if entry.placeholder in text:
+                    formatted = entry.file.read_text(encoding="utf-8")
+                    target.write_text(text.replace(entry.placeholder, formatted), encoding="utf-8")
+        self._rendered.clear()
+
+
+def _in_folder(problem: Problem, folder: Path) -> Problem:
+    """A problem named from the service's folder, named from the output folder."""
+    if problem.file.startswith(("src/", "tests/")):
+        return replace(problem, file=f"{folder.name}/{problem.file}")
+    return problem
+
+
+def _no_git_index(dst_relpath: Path, src_mode: int) -> None:
+    """None of a new folder's files is in a git index, so there is no executable bit to tell git about
+    (copier asks git about each file it writes)."""
