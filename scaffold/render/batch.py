@@ -7,6 +7,7 @@ project, and asks git about every file it writes. A run of scaffold renders its 
 
 - one clone of each template version, shared by every render (copier records the same `_src_path`
   and `_commit`: the repository and the version are the same);
+- the models of a set of message schemas made once;
 - copier's task skipped in each render and done for all of them by :meth:`Renderer.finish`: the
   contracts compiled and the generated Python checked service by service, then one ruff run over the
   generated code of every service and the user's files of every service, each in its scratch project
@@ -34,7 +35,7 @@ import yaml
 from scaffold.errors import GenerationFailed, Problem
 from scaffold.postprocess.format import format_tree
 from scaffold.render.finish import ANSWERS, compile_and_check
-from scaffold.render.generated_code import DEFERRED, DeferredFormatting
+from scaffold.render.generated_code import BATCH, BatchRender
 
 
 class Renderer:
@@ -46,7 +47,7 @@ class Renderer:
         self._templates: dict[str, Any] = {}  # version -> copier's Template, cloned
         self._environments: dict[str, Any] = {}  # version -> copier's Jinja environment
         self._scratch = Path(tempfile.mkdtemp(prefix="scaffold-format-"))
-        self._formatting = DeferredFormatting(self._scratch)
+        self._formatting = BatchRender(self._scratch)
         self._rendered: list[tuple[Path, str, int, int]] = []  # folder, spec file, its deferred files [from, to)
 
     def __enter__(self) -> Renderer:
@@ -106,13 +107,15 @@ class Renderer:
         worker.__dict__["template"] = self._template(version)  # copier's cached properties, filled in
         worker.__dict__["jinja_env"] = self._environment(version, worker)
         worker.__dict__["_sync_git_index_executable_bit"] = _no_git_index
-        token = DEFERRED.set(self._formatting)
+        worker.__dict__["_render_context"] = _rendering_context(worker)
+        worker.__dict__["_render_string"] = _rendered_strings(worker)
+        token = BATCH.set(self._formatting)
         try:
             with warnings.catch_warnings(), worker:
                 warnings.simplefilter("ignore")
                 worker.run_copy()
         finally:
-            DEFERRED.reset(token)
+            BATCH.reset(token)
         self._rendered.append((destination, data["service"]["name"], first, len(self._formatting.files)))
 
     def finish(self) -> None:
@@ -150,6 +153,43 @@ def _in_folder(problem: Problem, folder: Path) -> Problem:
     if problem.file.startswith(("src/", "tests/")):
         return replace(problem, file=f"{folder.name}/{problem.file}")
     return problem
+
+
+def _rendering_context(worker: Any) -> Any:
+    """copier's ``_render_context``, made once for the render phase, in which the answers and the
+    settings do not change (copier makes it anew for every path and every file it renders)."""
+    from copier._types import LazyDict, Phase
+
+    made = worker._render_context
+    kept: dict[str, Any] = {}
+
+    def context() -> dict[str, Any]:
+        if Phase.current() != Phase.RENDER:
+            return dict(made())
+        if "render" not in kept:
+            kept["render"] = made()
+        # A copy, `_copier_conf` too: copier sets a key of it for one render of the answers file's name.
+        return {**kept["render"], "_copier_conf": LazyDict(kept["render"]["_copier_conf"]._pending)}
+
+    return context
+
+
+def _rendered_strings(worker: Any) -> Any:
+    """copier's ``_render_string``, each string rendered once in the render phase (copier renders every
+    part of every path of the template, the same parts for many paths)."""
+    from copier._types import Phase
+
+    render = worker._render_string
+    kept: dict[str, str] = {}
+
+    def rendered(string: str, extra_context: dict[str, Any] | None = None) -> str:
+        if extra_context or Phase.current() != Phase.RENDER:
+            return str(render(string, extra_context=extra_context))
+        if string not in kept:
+            kept[string] = render(string)
+        return kept[string]
+
+    return rendered
 
 
 def _no_git_index(dst_relpath: Path, src_mode: int) -> None:

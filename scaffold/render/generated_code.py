@@ -25,8 +25,6 @@ from scaffold.postprocess.format import format_tree
 def models_module(service: dict[str, Any]) -> str:
     """The models module of a service from its messages' JSON Schemas (JSON text in the plan's
     ``sources``, which answers recorded before template 0.3.0 lack)."""
-    from scaffold.postprocess.models import models_source
-
     sources = service.get("sources")
     if not isinstance(sources, dict) or "message_schemas" not in sources:
         raise GenerationFailed(
@@ -40,8 +38,17 @@ def models_module(service: dict[str, Any]) -> str:
                 )
             ]
         )
-    schemas: dict[str, dict[str, Any]] = json.loads(sources["message_schemas"])
-    return models_source(schemas)
+    from scaffold.postprocess.models import models_source
+
+    text = sources["message_schemas"]
+    batch = BATCH.get()
+    if batch is not None and text in batch.models:
+        return batch.models[text]  # services with the same messages in one run share their models
+    schemas: dict[str, dict[str, Any]] = json.loads(text)
+    module = models_source(schemas)
+    if batch is not None:
+        batch.models[text] = module
+    return module
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,9 @@ class DeferredFile:
 
 
 @dataclass
-class DeferredFormatting:
-    """The user's files of many renders, formatted together after them (scaffold.render.batch).
+class BatchRender:
+    """What many renders in one run share (scaffold.render.batch): the models made for a set of
+    schemas, and the user's files, formatted together after the renders.
 
     Each file gets the scratch project :func:`python_source` would make for it, under ``scratch``, and
     the render gets a placeholder in its place, replaced by the formatted text after one ruff run over
@@ -62,6 +70,7 @@ class DeferredFormatting:
 
     scratch: Path
     files: list[DeferredFile] = field(default_factory=list)
+    models: dict[str, str] = field(default_factory=dict)  # message schemas (JSON text) -> models module
 
     def add(self, pyproject: str, package: str, relative: str, source: str) -> str:
         root = self.scratch / str(len(self.files))
@@ -72,7 +81,7 @@ class DeferredFormatting:
 
 
 # Set while scaffold renders many services in one run; plain `copier copy` never sets it.
-DEFERRED: ContextVar[DeferredFormatting | None] = ContextVar("scaffold_deferred_formatting", default=None)
+BATCH: ContextVar[BatchRender | None] = ContextVar("scaffold_batch_render", default=None)
 
 
 def _scratch_project(root: Path, pyproject: str, package: str, relative: str, source: str) -> None:
@@ -96,9 +105,9 @@ def python_source(context: jinja2.runtime.Context, source: str, relative: str) -
     environment = context.environment
     pyproject = environment.get_template("pyproject.toml.jinja").render(context.get_all())
     package = context["service"]["package"]
-    deferred = DEFERRED.get()
-    if deferred is not None:
-        return deferred.add(pyproject, package, relative, source)
+    batch = BATCH.get()
+    if batch is not None:
+        return batch.add(pyproject, package, relative, source)
     with tempfile.TemporaryDirectory(prefix="scaffold-format-") as tmp:
         root = Path(tmp)
         _scratch_project(root, pyproject, package, relative, source)
