@@ -17,7 +17,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -200,16 +200,18 @@ def _terminate_cleanly() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _render_all(spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[str], None]) -> list[dict[str, Any]]:
+def _render_all(
+    spec: LoadedSpec, plan: Plan, root: Path, progress: Callable[[str], None], renderer: Renderer | None = None
+) -> list[dict[str, Any]]:
     """Render every service (copier: models, stubs and formatting included, see scaffold.render.finish)
-    and the system files into ``root``."""
+    and the system files into ``root``, with ``renderer`` when given (else one of its own)."""
     slices = service_slices(spec, plan)
     # Once per run: every service renders from the same clone of the template, and is finished with the others.
-    with Renderer(ensure_cache()) as renderer:
+    with nullcontext(renderer) if renderer is not None else Renderer(ensure_cache()) as batch:
         for index, service in enumerate(slices, start=1):
             progress(f"[{index}/{len(slices)}] {service['name']}")
-            render_service(service, root / service["name"], spec.path, renderer=renderer)
-        renderer.finish()
+            render_service(service, root / service["name"], spec.path, renderer=batch)
+        batch.finish()
     _render_system(spec, plan, slices, root)
     check_python_sources(root)  # what is written is what compiled
     (root / MARKER).write_text(MARKER_TEXT + _manifest(root), encoding="utf-8")

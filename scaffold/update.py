@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from scaffold.generate import (
     user_owned_patterns,
 )
 from scaffold.plan.model import Plan
+from scaffold.render.batch import Renderer
 from scaffold.render.finish import read_answers
 from scaffold.render.history import ensure_cache, refuse_newer, template_version
 from scaffold.render.service import copier_data, copier_settings, render_service
@@ -117,7 +119,11 @@ def update(
         )
     head = _git(top, "rev-parse", "--verify", "-q", "HEAD")
     result = Updated(directory)
-    with _terminate_cleanly(), tempfile.TemporaryDirectory(prefix="scaffold-update-") as temporary:
+    with (
+        _terminate_cleanly(),
+        tempfile.TemporaryDirectory(prefix="scaffold-update-") as temporary,
+        ExitStack() as stack,  # the renderer, and copier's copies served from it
+    ):
         tmp = Path(temporary)
         clone = tmp / "repo"
         _git(tmp, "clone", "-q", "--shared", "--no-checkout", str(top), str(clone))
@@ -125,14 +131,17 @@ def update(
         work = clone / directory.relative_to(top)
         fresh = tmp / "fresh"
         fresh.mkdir()
+        source = ensure_cache()
+        renderer = stack.enter_context(Renderer(source))
         if spec is not None and plan is not None:
             progress("the new spec")
-            slices = _render_all(spec, plan, fresh, progress)
+            slices = _render_all(spec, plan, fresh, progress, renderer)
         else:
-            slices = _render_recorded(directory, existing, fresh)
+            slices = _render_recorded(directory, existing, fresh, renderer)
+        _prepare_renders(renderer, work, tmp / "old", [s for s in slices if s["name"] in existing], fresh)
         merger = _Merger(directory, work, fresh, result)
-        source = ensure_cache()
         unmerged: dict[str, list[str]] = {}  # path under the folder -> its index entries (mode, blob, stage)
+        stack.enter_context(renderer.serving_updates())
         for service in slices:
             name = service["name"]
             if name not in existing:
@@ -141,11 +150,12 @@ def update(
                 result.added.append(name)
                 continue
             progress(f"updating {name}")
-            _run_copier_update(work / name, service, source)
+            _run_copier_update(work / name, service, renderer)
             unmerged.update(_unmerged(clone, work, name))
             _git(clone, "add", "-A", "--", str(work / name))  # a conflict left in the index blocks the next one
             merger.settle_service(name, service, with_spec=spec is not None)
             result.updated.append((name, recorded[name]))
+        stack.close()
         result.removed_services = [name for name in existing if name not in {s["name"] for s in slices}]
         if spec is not None:
             merger.settle_system()
@@ -300,10 +310,34 @@ class _Merger:
         (self.work / MARKER).write_text(MARKER_TEXT + lines, encoding="utf-8")
 
 
-def _render_recorded(directory: Path, existing: list[str], fresh: Path) -> list[dict[str, Any]]:
+def _prepare_renders(renderer: Renderer, work: Path, old: Path, services: list[dict[str, Any]], fresh: Path) -> None:
+    """The renders copier's updates of ``services`` make, made beforehand for all of them at once: the
+    version each records with the answers it records (into ``old``), and the fresh render. copier's
+    own way stays for what this cannot make (a service from another template, a render that fails)."""
+    version = template_version()
+    for service in services:
+        renderer.remember(copier_data(service), version, fresh / service["name"])
+    recorded = []
+    try:
+        for service in services:
+            answers = read_answers(work / service["name"] / ".copier-answers.yml")
+            if not isinstance(answers, dict) or answers.get("_src_path") != renderer.source:
+                continue
+            data = {key: value for key, value in answers.items() if not str(key).startswith("_")}
+            folder = old / service["name"]
+            renderer.render(data, folder, version=str(answers["_commit"]), settings=copier_settings(renderer.source))
+            recorded.append((data, str(answers["_commit"]), folder))
+        renderer.finish()
+    except Exception:  # copier renders it again, its own way, and reports what fails
+        renderer.discard()
+        return
+    for data, commit, folder in recorded:
+        renderer.remember(data, commit, folder)
+
+
+def _render_recorded(directory: Path, existing: list[str], fresh: Path, renderer: Renderer) -> list[dict[str, Any]]:
     """Without a spec: each service rendered anew from the slice its answers record."""
     slices = []
-    source = ensure_cache()
     for name in existing:
         answers = read_answers(directory / name / ".copier-answers.yml")
         service = answers.get("service") if isinstance(answers, dict) else None
@@ -312,28 +346,23 @@ def _render_recorded(directory: Path, existing: list[str], fresh: Path) -> list[
                 f"{directory / name / '.copier-answers.yml'} does not record this service's slice of the spec; "
                 "pass the spec with --spec"
             )
-        render_service(service, fresh / name, source=source)
+        render_service(service, fresh / name, renderer=renderer)
         slices.append(service)
+    renderer.finish()
     return slices
 
 
-def _run_copier_update(service_dir: Path, service: dict[str, Any], source: str) -> None:
-    import copier
-
+def _run_copier_update(service_dir: Path, service: dict[str, Any], renderer: Renderer) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            copier.run_update(
-                str(service_dir),
-                data=copier_data(service),
+            renderer.update(
+                service_dir,
+                copier_data(service),
                 # Always the version: without it copier takes the newest tag in the shared cache.
-                vcs_ref=template_version(),
-                defaults=True,
-                overwrite=True,
-                quiet=True,
+                version=template_version(),
+                settings=copier_settings(renderer.source),
                 unsafe=UNSAFE,
-                conflict="inline",
-                settings=copier_settings(source),
             )
     except Exception as exc:
         detail = " ".join(str(exc).split())[:300] or type(exc).__name__

@@ -20,10 +20,13 @@ included, so `copier update` treats both alike; tests/test_batch_render.py compa
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -49,6 +52,8 @@ class Renderer:
         self._scratch = Path(tempfile.mkdtemp(prefix="scaffold-format-"))
         self._formatting = BatchRender(self._scratch)
         self._rendered: list[tuple[Path, str, int, int]] = []  # folder, spec file, its deferred files [from, to)
+        self._copier_run_copy: Any = None  # copier's Worker.run_copy while serving updates
+        self._finished: dict[str, Path] = {}  # (template, version, answers) -> a finished render of them
 
     def __enter__(self) -> Renderer:
         return self
@@ -85,10 +90,10 @@ class Renderer:
 
     def render(self, data: dict[str, Any], destination: Path, *, version: str, settings: Any) -> None:
         """copier's render of ``data`` (the answers) from the template ``version`` into ``destination``, a
-        folder that does not exist yet, without the template's task (:meth:`finish` does it)."""
+        folder that does not exist yet, without the template's task (:meth:`finish` does it). A version
+        whose task is another one renders as copier renders it, its task included."""
         if destination.exists() and any(destination.iterdir()):
             raise ValueError(f"{destination} is not a new folder")
-        first = len(self._formatting.files)
         from copier._main import Worker  # imported on first use: it is slow to import
         from copier._settings import SettingsModel
 
@@ -101,22 +106,106 @@ class Renderer:
             overwrite=True,
             quiet=True,
             unsafe=False,
-            skip_tasks=True,
             settings=SettingsModel(defaults=settings.defaults, trust=settings.trust),  # as copier.run_copy does
         )
-        worker.__dict__["template"] = self._template(version)  # copier's cached properties, filled in
-        worker.__dict__["jinja_env"] = self._environment(version, worker)
         worker.__dict__["_sync_git_index_executable_bit"] = _no_git_index
+        with warnings.catch_warnings(), worker:
+            warnings.simplefilter("ignore")
+            self._run_copy(worker, version, self._copier_run_copy or Worker.run_copy)
+
+    def _run_copy(self, worker: Any, version: str, run_copy: Any) -> None:
+        """``run_copy`` (copier's) of ``worker`` with what this renderer keeps for ``version``, the task
+        left to :meth:`finish` when it is scaffold's."""
+        template = self._template(version)
+        worker.__dict__["template"] = template  # copier's cached properties, filled in
+        worker.__dict__["jinja_env"] = self._environment(version, worker)
         worker.__dict__["_render_context"] = _rendering_context(worker)
         worker.__dict__["_render_string"] = _rendered_strings(worker)
+        if not _task_is_finish(template):
+            run_copy(worker)
+            return
+        worker.skip_tasks = True
+        first = len(self._formatting.files)
         token = BATCH.set(self._formatting)
         try:
-            with warnings.catch_warnings(), worker:
-                warnings.simplefilter("ignore")
-                worker.run_copy()
+            run_copy(worker)
         finally:
             BATCH.reset(token)
-        self._rendered.append((destination, data["service"]["name"], first, len(self._formatting.files)))
+        self._rendered.append((Path(worker.dst_path), "", first, len(self._formatting.files)))
+
+    def update(self, project: Path, data: dict[str, Any], *, version: str, settings: Any, unsafe: bool) -> None:
+        """copier's ``run_update`` of the service at ``project`` to ``version`` with ``data`` (the answers),
+        conflicts inline, from this renderer's clones; run it inside :meth:`serving_updates`."""
+        from copier._main import Worker
+        from copier._settings import SettingsModel
+
+        worker = Worker(
+            dst_path=project,
+            data=data,
+            vcs_ref=version,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+            unsafe=unsafe,
+            conflict="inline",
+            settings=SettingsModel(defaults=settings.defaults, trust=settings.trust),  # as copier.run_update does
+        )
+        last = worker.subproject.template  # the version the service records, as copier reads it
+        if last is not None and last.url == self.source and isinstance(last.ref, str):
+            worker.subproject.__dict__["template"] = self._template(last.ref)
+            worker.__dict__["template"] = self._template(version)
+            worker.__dict__["jinja_env"] = self._environment(version, worker)
+        with worker:
+            worker.run_update()
+
+    def remember(self, data: dict[str, Any], version: str, folder: Path) -> None:
+        """``folder`` holds the finished render of ``data`` from ``version``: copier's copies of the same
+        answers during :meth:`serving_updates` are taken from it."""
+        self._finished[_render_key(self.source, version, data)] = folder
+
+    @contextmanager
+    def serving_updates(self) -> Iterator[None]:
+        """While active, the copies copier makes in ``run_update`` (the old version into a new folder, the
+        new version over the project and into a new folder) are a finished render with the same answers
+        (:meth:`remember`) when there is one, else rendered here and finished at once."""
+        from copier._main import Worker
+
+        run_copy = self._copier_run_copy = Worker.run_copy
+
+        def served(worker: Any) -> None:
+            self._serve(worker, run_copy)
+
+        Worker.run_copy = served  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            Worker.run_copy = run_copy  # type: ignore[method-assign]
+            self._copier_run_copy = None
+
+    def _serve(self, worker: Any, run_copy: Any) -> None:
+        destination = Path(worker.dst_path)
+        version, source = worker.vcs_ref, worker.src_path
+        if not source and worker.subproject.template is not None:
+            source = worker.subproject.template.url  # what copier renders from when given no template
+        if source != self.source or not isinstance(version, str):
+            run_copy(worker)  # not scaffold's template as this renderer has it: copier's own way
+            return
+        new_folder = not destination.exists() or not any(destination.iterdir())
+        done = self._finished.get(_render_key(source, version, worker.data))
+        if done is not None and new_folder:
+            shutil.copytree(done, destination, symlinks=True, dirs_exist_ok=True)
+            return
+        worker.__dict__["_sync_git_index_executable_bit"] = (
+            _no_git_index if new_folder else _git_file_modes(worker._sync_git_index_executable_bit, destination)
+        )
+        pending = len(self._rendered)
+        self._run_copy(worker, version, run_copy)
+        if len(self._rendered) > pending:
+            self.finish()
+
+    def discard(self) -> None:
+        """Forget the renders not finished yet (their folders stay as they are)."""
+        self._rendered.clear()
 
     def finish(self) -> None:
         """What the template's task and the formatting of the user's files do, for every render so far."""
@@ -155,6 +244,21 @@ def _in_folder(problem: Problem, folder: Path) -> Problem:
     return problem
 
 
+def _task_is_finish(template: Any) -> bool:
+    """Whether the template's only task is scaffold's (scaffold.render.finish), which :meth:`Renderer.finish`
+    does for many renders at once."""
+    return [(task.cmd, task.condition, str(task.working_directory)) for task in template.tasks] == [
+        (["{{ _copier_python }}", "-m", "scaffold.render.finish"], "true", ".")
+    ]
+
+
+def _render_key(source: str, version: str, data: dict[str, Any]) -> str:
+    """What a render is made of: the template, its version and the answers (copier's own, the ones that
+    start with `_`, left out: copier records them from the template)."""
+    answers = {key: value for key, value in data.items() if not str(key).startswith("_")}
+    return json.dumps([source, version, answers], sort_keys=True, default=str)
+
+
 def _rendering_context(worker: Any) -> Any:
     """copier's ``_render_context``, made once for the render phase, in which the answers and the
     settings do not change (copier makes it anew for every path and every file it renders)."""
@@ -190,6 +294,24 @@ def _rendered_strings(worker: Any) -> Any:
         return kept[string]
 
     return rendered
+
+
+def _git_file_modes(sync: Any, project: Path) -> Any:
+    """copier's ``_sync_git_index_executable_bit`` for a render over a project in git, which does something
+    only where git's `core.fileMode` is false: that setting read once, not for every file."""
+    import subprocess
+
+    found = subprocess.run(
+        ["git", "config", "--type=bool", "--get", "core.fileMode"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+    )
+    if found.returncode != 0 or found.stdout.strip() != "false":
+        return _no_git_index  # git takes the executable bits from the files, as copier leaves them
+    return sync
 
 
 def _no_git_index(dst_relpath: Path, src_mode: int) -> None:
