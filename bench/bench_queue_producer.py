@@ -21,32 +21,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import _brokers as b
 import _common as c
 
 
-async def run(args: argparse.Namespace, work: Path, url: str) -> dict[str, Any]:
+async def run(args: argparse.Namespace, work: Path, url: str, bootstrap: str) -> dict[str, Any]:
     import aio_pika
 
     guide = c.generate(c.GUIDE, work / "guide")
     c.add_src(guide / "order-service")
     from order_service.generated import messaging, models
+    from order_service.generated import settings as settings_module
     from order_service.generated.context import Context
     from order_service.generated.runtime.amqp import declare_topology
-    from order_service.generated.settings import AmqpSettings, Settings
+    from order_service.generated.settings import Settings
 
     planned = messaging.ORDER_SERVICE_TO_NOTIFICATION_SERVICE_ORDER_CREATED
     window = Settings().publishing.order_created.confirm_window
     event = models.OrderCreated(order_id=1, user_id=123, total=9.5)
+    topic_prefix = b.prefix()
 
-    async def raw(prefix: str) -> float:
+    async def raw(prefix: str) -> tuple[float, float]:
         topology = planned.prefixed(prefix)
         connection = await aio_pika.connect_robust(url)
         async with connection:
@@ -66,22 +66,25 @@ async def run(args: argparse.Namespace, work: Path, url: str) -> dict[str, Any]:
                 finally:
                     slots.release()
 
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             tasks = []
             for _ in range(args.messages):
                 await slots.acquire()
                 tasks.append(asyncio.ensure_future(one()))
             await asyncio.gather(*tasks)
-            return args.messages / (time.perf_counter() - started)
+            return time.perf_counter() - started, time.process_time() - cpu
 
-    async def generated(prefix: str) -> float:
-        settings = Settings(amqp=AmqpSettings(url=url, name_prefix=prefix))
+    async def generated(prefix: str) -> tuple[float, float]:
+        # order-service also publishes to Kafka: its start creates the run's topics (once, not timed here).
+        settings = b.settings(
+            settings_module, amqp_url=url, kafka_bootstrap=bootstrap, amqp_prefix=prefix, topic_prefix=topic_prefix
+        )
         ctx = Context(settings)
         await ctx.messaging.start(ctx)
         try:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             await ctx.messaging.publish_order_created_many(event for _ in range(args.messages))
-            return args.messages / (time.perf_counter() - started)
+            return time.perf_counter() - started, time.process_time() - cpu
         finally:
             await ctx.aclose()
 
@@ -91,38 +94,33 @@ async def run(args: argparse.Namespace, work: Path, url: str) -> dict[str, Any]:
             await declare_topology(await connection.channel(), planned.prefixed(prefix))
 
     async def drop(prefix: str) -> None:
-        t = planned.prefixed(prefix)
-        connection = await aio_pika.connect(url)
-        async with connection:
-            channel = await connection.channel()
-            for queue in (t.queue, t.dead_letter_queue, *(t.retry_queue(d) for d in t.retry_delays_ms)):
-                await channel.queue_delete(queue)
-            for exchange in (t.exchange, t.dead_letter_exchange):
-                await channel.exchange_delete(exchange)
+        await b.drop_queue_topology(url, planned.prefixed(prefix))
 
     candidates = {"raw": raw, "generated": generated}
-    rates: dict[str, list[float]] = {name: [] for name in candidates}
+    rates = b.Rates(list(candidates))
     began = time.perf_counter()
-    for r in range(args.rounds):
-        for name in c.round_order(list(candidates), r):
-            prefix = f"bench-{uuid.uuid4().hex[:8]}."
-            await fresh(prefix)
-            try:
-                rates[name].append(await candidates[name](prefix))
-            finally:
-                await drop(prefix)
-    medians = {name: statistics.median(values) for name, values in rates.items()}
-    ratio = medians["generated"] / medians["raw"]
+    try:
+        for r in range(args.rounds):
+            for name in c.round_order(list(candidates), r):
+                prefix = b.prefix()
+                await fresh(prefix)
+                try:
+                    wall_s, cpu_s = await candidates[name](prefix)
+                    rates.add(name, args.messages, wall_s, cpu_s)
+                finally:
+                    await drop(prefix)
+    finally:
+        b.delete_topics(bootstrap, topic_prefix)
+    summary = rates.summary("raw")
+    ratio = summary["generated"]["ratio_of_medians"]
     return {
         "messages": args.messages,
         "rounds": args.rounds,
         "confirm_window": window,
         "seconds": round(time.perf_counter() - began, 1),
-        "msg_per_s": {
-            name: {"median": round(medians[name]), "min": round(min(v)), "max": round(max(v))}
-            for name, v in rates.items()
-        },
-        "targets": {"generated / raw": {"value": round(ratio, 2), "target": ">= 0.9", "met": ratio >= 0.9}},
+        "machine": c.machine(),
+        "msg_per_s": summary,
+        "targets": {"generated / raw": {"value": ratio, "target": ">= 0.9", "met": ratio >= 0.9}},
     }
 
 
@@ -132,24 +130,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", help="where to write the figures (default bench/results/bench_queue_producer.json)")
     args = parser.parse_args()
-    url = os.environ.get("SCAFFOLD_TEST_AMQP_URL")
-    if not url:
-        sys.exit("SCAFFOLD_TEST_AMQP_URL is not set: start RabbitMQ with scripts/brokers/up.sh, then `. .brokers/env`")
-    work = c.tempdir("bench-queue-")
-    try:
-        data = asyncio.run(run(args, work, url))
-    finally:
-        c.remove(work)
-    print(
+    url = b.required(b.AMQP_ENV)
+    bootstrap = b.required(b.KAFKA_ENV)
+    data = b.run_in_tempdir("bench-queue-", lambda work: run(args, work, url, bootstrap))
+    title = (
         f"RabbitMQ publish with confirms, quorum queue, {args.messages} x OrderCreated per candidate per round, "
-        f"{args.rounds} rounds interleaved, window {data['confirm_window']} ({data['seconds']} s)"
+        f"{args.rounds} rounds interleaved, window {data['confirm_window']}"
     )
-    rows = [[name, s["median"], s["min"], s["max"]] for name, s in data["msg_per_s"].items()]
-    print(c.table(["candidate", "msg/s median", "min", "max"], rows))
-    for name, t in data["targets"].items():
-        print(f"{name}: {t['value']}x (target {t['target']}: {'met' if t['met'] else 'NOT met'})")
-    path = c.write_json("bench_queue_producer", data, args.json)
-    print(f"\nfigures: {path}", file=sys.stderr)
+    b.report("bench_queue_producer", title, {**data, "json_path": args.json})
 
 
 if __name__ == "__main__":
