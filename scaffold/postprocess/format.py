@@ -23,18 +23,28 @@ class FormatFailed(GenerationFailed):
 def format_tree(root: Path, paths: tuple[str, ...] = (".",)) -> None:
     """Sort imports, drop unused ones and format ``paths`` (relative to ``root``), with the ruff
     settings of the project at ``root``."""
-    ruff = [sys.executable, "-m", "ruff"]
+    ruff = _ruff()
     _run([*ruff, "check", "--no-cache", "--fix-only", "--select", "I,F401", "--", *paths], root)
     _run([*ruff, "format", "--no-cache", "--", *paths], root)
+
+
+def _ruff() -> list[str]:
+    """The ruff executable this Python's ruff package ships (what `python -m ruff` runs, without starting
+    Python), else the module through this Python."""
+    try:
+        from ruff import find_ruff_bin  # type: ignore[import-untyped]
+
+        return [str(find_ruff_bin())]
+    except (ImportError, FileNotFoundError):
+        return [sys.executable, "-m", "ruff"]
 
 
 def _run(command: list[str], root: Path) -> None:
     try:
         result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False, timeout=300)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise FormatFailed(
-            [Problem(file="ruff", message=f"cannot run {' '.join(command[2:4])}: {exc}", hint=_HINT)]
-        ) from exc
+        what = "check" if "check" in command else "format"
+        raise FormatFailed([Problem(file="ruff", message=f"cannot run ruff {what}: {exc}", hint=_HINT)]) from exc
     if result.returncode == 0:
         return
     # ruff reports errors on stderr; stdout only has its summary ("1 file left unchanged").

@@ -1,12 +1,14 @@
 """Many services rendered in one run, each exactly as a plain `copier copy` of the template renders it.
 
-A plain copy clones the template's repository, runs the template's task (scaffold.render.finish) in
-a Python process of its own, formats each of the user's two files with two ruff runs in a scratch
-project, and asks git about every file it writes. A run of scaffold renders its services through one
-:class:`Renderer` instead:
+A plain copy clones the template's repository, compiles its Jinja templates, runs the template's task
+(scaffold.render.finish) in a Python process of its own, formats each of the user's two files with two
+ruff runs in a scratch project, and asks git about every file it writes. A run of scaffold renders its
+services through one :class:`Renderer` instead:
 
 - one clone of each template version, shared by every render (copier records the same `_src_path`
   and `_commit`: the repository and the version are the same);
+- one Jinja environment per version, its compiled templates kept in the user's cache between runs;
+  copier's render context and path strings made once per render;
 - the models of a set of message schemas made once;
 - copier's task skipped in each render and done for all of them by :meth:`Renderer.finish`: the
   contracts compiled and the generated Python checked service by service, then one ruff run over the
@@ -14,19 +16,26 @@ project, and asks git about every file it writes. A run of scaffold renders its 
   as in a plain copy (ruff takes every file's settings from the pyproject.toml nearest to it);
 - no git questions about files written into a new folder, which no git index holds yet.
 
+`copier update` (:meth:`Renderer.update`) renders three times: the recorded version with the recorded
+answers into a new folder, the new version over the project, and the new version into a new folder.
+With :meth:`Renderer.serving_updates` the two into new folders are copies of renders made beforehand
+for every service at once (:meth:`Renderer.remember`), and the one over the project is rendered as
+above and finished at once; the rest of copier's update (its git work, the three-way merge) is copier's.
+
 The files come out byte for byte as a plain `copier copy --trust` writes them, `.copier-answers.yml`
 included, so `copier update` treats both alike; tests/test_batch_render.py compares the two.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -39,6 +48,7 @@ from scaffold.errors import GenerationFailed, Problem
 from scaffold.postprocess.format import format_tree
 from scaffold.render.finish import ANSWERS, compile_and_check
 from scaffold.render.generated_code import BATCH, BatchRender
+from scaffold.render.history import cache_repository
 
 
 class Renderer:
@@ -85,6 +95,7 @@ class Renderer:
         if environment is None:
             environment = worker.jinja_env
             environment.from_string = cache(environment.from_string)
+            environment.bytecode_cache = _bytecode_cache(self._template(version).commit_hash)
             self._environments[version] = environment
         return environment
 
@@ -242,6 +253,32 @@ def _in_folder(problem: Problem, folder: Path) -> Problem:
     if problem.file.startswith(("src/", "tests/")):
         return replace(problem, file=f"{folder.name}/{problem.file}")
     return problem
+
+
+def _bytecode_cache(commit: str | None) -> Any:
+    """Jinja's compiled templates of one template commit, kept in the user's cache between runs (Jinja
+    compiles them again when a file's text differs from what it compiled). None without a commit or
+    where the cache cannot be written."""
+    import jinja2
+
+    if not commit:
+        return None
+    folder = cache_repository().parent.parent / "jinja" / commit
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+
+    class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+        def get_cache_key(self, name: str, filename: str | None = None) -> str:
+            # By name only: copier renders from a new clone, at a new path, every run.
+            return hashlib.sha1(f"{commit}|{jinja2.__version__}|{name}".encode()).hexdigest()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            with suppress(OSError):  # a cache that cannot be written costs time, not the render
+                super().dump_bytecode(bucket)
+
+    return CompiledTemplates(str(folder))
 
 
 def _task_is_finish(template: Any) -> bool:
