@@ -7,9 +7,11 @@ so a run never meets another user of the same brokers, and is deleted at the end
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +175,61 @@ def report(name: str, title: str, data: dict[str, Any]) -> None:
     print(f"{title} ({data['seconds']} s, load {data['machine']['loadavg_1_5_15']})")
     print(c.table(HEADERS, rows(data["msg_per_s"])))
     for target, t in data["targets"].items():
-        print(f"{target}: {t['value']}x (target {t['target']}: {'met' if t['met'] else 'NOT met'})")
+        verdict = "no target" if t["target"] == "none" else f"target {t['target']}: {'met' if t['met'] else 'NOT met'}"
+        print(f"{target}: {t['value']}x ({verdict})")
     figures = {key: value for key, value in data.items() if key != "json_path"}
     path = c.write_json(name, figures, data.get("json_path"))
     print(f"\nfigures: {path}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A database of its own on the PostgreSQL server for this run (dropped afterwards): its URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def parser(doc: str | None, name: str, *, messages: int, rounds: int) -> Any:
+    """The options every broker benchmark has."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--messages", type=int, default=messages, help="messages per candidate per round")
+    p.add_argument("--rounds", type=int, default=rounds)
+    p.add_argument("--json", help=f"where to write the figures (default bench/results/{name}.json)")
+    return p
+
+
+def figures(args: Any, began: float, summary: dict[str, Any], targets: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """What a broker benchmark's run returns: its settings, the rates per candidate, its targets."""
+    import time
+
+    import _common as c
+
+    return {
+        "messages": args.messages,
+        "rounds": args.rounds,
+        **extra,
+        "seconds": round(time.perf_counter() - began, 1),
+        "machine": c.machine(),
+        "msg_per_s": summary,
+        "targets": targets,
+    }
+
+
+def run_with_postgres(prefix: str, run: Any) -> dict[str, Any]:
+    """`run_in_tempdir(prefix, lambda work: run(work, postgres))`, ``postgres`` the URL of a database
+    made for the run when SCAFFOLD_TEST_POSTGRES_URL is set, else None."""
+    server = os.environ.get(POSTGRES_ENV)
+    with contextlib.ExitStack() as stack:
+        postgres = stack.enter_context(postgres_database(server)) if server else None
+        return run_in_tempdir(prefix, lambda work: run(work, postgres))

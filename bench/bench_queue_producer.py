@@ -8,6 +8,9 @@ per round by the generated topology (delivery limit, dead-letter exchange; not t
              uuid4 message id,
              `mandatory=True`, a window of WINDOW publishes awaiting their confirm (a semaphore over
              tasks, each awaiting `exchange.publish`)
+- raw-envelope (with --decompose) the same raw publisher with the generated envelope's metadata: a
+             correlation id and the `type` property, and a `traceparent` header: what the metadata
+             itself costs (the client's encoding, the broker's work), apart from the runtime
 - generated  order-service's `ctx.messaging.publish_order_created_many(models)`: the same confirms,
              persistence, mandatory flag and window (the plan's confirm_window), plus what it adds:
              the model's JSON, the envelope (message id, correlation id, W3C traceparent), retries
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import time
 import uuid
 from pathlib import Path
@@ -46,7 +50,27 @@ async def run(args: argparse.Namespace, work: Path, url: str, bootstrap: str) ->
     event = models.OrderCreated(order_id=1, user_id=123, total=9.5)
     topic_prefix = b.prefix()
 
-    async def raw(prefix: str) -> tuple[float, float]:
+    def plain() -> aio_pika.Message:
+        return aio_pika.Message(
+            event.model_dump_json(by_alias=True).encode(),
+            message_id=str(uuid.uuid4()),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+
+    def with_envelope() -> aio_pika.Message:
+        message_id = str(uuid.uuid4())
+        return aio_pika.Message(
+            event.model_dump_json(by_alias=True).encode(),
+            message_id=message_id,
+            correlation_id=message_id,
+            type="order.created",
+            headers={"traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"},
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+
+    async def raw(prefix: str, make: Any = plain) -> tuple[float, float]:
         topology = planned.prefixed(prefix)
         connection = await aio_pika.connect_robust(url)
         async with connection:
@@ -56,13 +80,7 @@ async def run(args: argparse.Namespace, work: Path, url: str, bootstrap: str) ->
 
             async def one() -> None:
                 try:
-                    message = aio_pika.Message(
-                        event.model_dump_json(by_alias=True).encode(),
-                        message_id=str(uuid.uuid4()),
-                        content_type="application/json",
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    )
-                    await exchange.publish(message, topology.routing_key, mandatory=True)
+                    await exchange.publish(make(), topology.routing_key, mandatory=True)
                 finally:
                     slots.release()
 
@@ -96,7 +114,12 @@ async def run(args: argparse.Namespace, work: Path, url: str, bootstrap: str) ->
     async def drop(prefix: str) -> None:
         await b.drop_queue_topology(url, planned.prefixed(prefix))
 
-    candidates = {"raw": raw, "generated": generated}
+    async def raw_envelope(prefix: str) -> tuple[float, float]:
+        return await raw(prefix, with_envelope)
+
+    candidates: dict[str, Any] = {"raw": raw, "generated": generated}
+    if args.decompose:
+        candidates["raw-envelope"] = raw_envelope
     rates = b.Rates(list(candidates))
     began = time.perf_counter()
     try:
@@ -113,22 +136,16 @@ async def run(args: argparse.Namespace, work: Path, url: str, bootstrap: str) ->
         b.delete_topics(bootstrap, topic_prefix)
     summary = rates.summary("raw")
     ratio = summary["generated"]["ratio_of_medians"]
-    return {
-        "messages": args.messages,
-        "rounds": args.rounds,
-        "confirm_window": window,
-        "seconds": round(time.perf_counter() - began, 1),
-        "machine": c.machine(),
-        "msg_per_s": summary,
-        "targets": {"generated / raw": {"value": ratio, "target": ">= 0.9", "met": ratio >= 0.9}},
-    }
+    targets = {"generated / raw": {"value": ratio, "target": ">= 0.9", "met": ratio >= 0.9}}
+    if "raw-envelope" in summary:
+        same = round(summary["generated"]["median"] / summary["raw-envelope"]["median"], 3)
+        targets["generated / raw-envelope (the same metadata)"] = {"value": same, "target": "none", "met": True}
+    return b.figures(args, began, summary, targets, confirm_window=window)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=10_000, help="messages per candidate per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", help="where to write the figures (default bench/results/bench_queue_producer.json)")
+    parser = b.parser(__doc__, "bench_queue_producer", messages=10_000, rounds=3)
+    parser.add_argument("--decompose", action="store_true", help="add raw-envelope: raw with the envelope's metadata")
     args = parser.parse_args()
     url = b.required(b.AMQP_ENV)
     bootstrap = b.required(b.KAFKA_ENV)

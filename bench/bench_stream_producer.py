@@ -154,24 +154,19 @@ async def run(args: argparse.Namespace, work: Path, amqp_url: str, bootstrap: st
             "target": "> 1 (the library choice)",
             "met": summary["raw"]["median"] > summary["aiokafka"]["median"],
         }
-    return {
-        "messages": args.messages,
-        "rounds": args.rounds,
-        "partitions": PARTITIONS,
-        "producer_config": {k: v for k, v in config.items() if k not in ("bootstrap.servers", "client.id")},
-        "seconds": round(time.perf_counter() - began, 1),
-        "machine": c.machine(),
-        "msg_per_s": summary,
-        "targets": targets,
-    }
+    return b.figures(
+        args,
+        began,
+        summary,
+        targets,
+        partitions=PARTITIONS,
+        producer_config={k: v for k, v in config.items() if k not in ("bootstrap.servers", "client.id")},
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=20_000, help="messages per candidate per round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser = b.parser(__doc__, "bench_stream_producer", messages=20_000, rounds=5)
     parser.add_argument("--no-aiokafka", action="store_true", help="leave out the aiokafka round")
-    parser.add_argument("--json", help="where to write the figures (default bench/results/bench_stream_producer.json)")
     args = parser.parse_args()
     amqp_url = b.required(b.AMQP_ENV)
     bootstrap = b.required(b.KAFKA_ENV)

@@ -10,6 +10,11 @@ mkdir -p "$here/results"
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
   names=(bench_rest_service bench_rest_client bench_grpc_client bench_wire bench_generate bench_checks)
+  # The broker benchmarks need RabbitMQ and Kafka (PostgreSQL too for the stores' PostgreSQL candidates):
+  # scripts/brokers/up.sh, then `. .brokers/env`.
+  if [ -n "${SCAFFOLD_TEST_AMQP_URL:-}" ] && [ -n "${SCAFFOLD_TEST_KAFKA_BOOTSTRAP:-}" ]; then
+    names+=(bench_queue_producer bench_stream_producer bench_consumer_inbox bench_outbox)
+  fi
 fi
 for name in "${names[@]}"; do
   echo "=== $name ($(date +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"
