@@ -15,10 +15,11 @@ sequentially, each over its own channel (one reused HTTP/2 connection):
 - caller         the generated runtime: ResilientGrpcCaller.unary (deadline, breaker, bulkhead) around the
                  stub on the generated channel, with the planned policy of the link
 - client         the generated user-service's OrderServiceClient.create_order(models.CreateOrderRequest):
-                 caller + pydantic <-> protobuf conversion (json_format) on request and reply
+                 caller + pydantic <-> protobuf conversion (runtime/messages.py) on request and reply
 
-Targets (issue): the generated client costs at most 10% at p50 over raw stub calls
-(client / raw <= 1.10); the resilience wrapping alone is caller / raw.
+Targets: the generated client costs at most 5% at p50 over raw stub calls (client / raw <= 1.05);
+the resilience wrapping alone is caller / raw. The server converts the same way for every
+candidate; its conversions are measured in process (server_* rows of the conversion table).
 `--profile` adds a pyinstrument/cProfile profile of the client's Python work per call.
 """
 
@@ -130,15 +131,15 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "targets": {
             "client": {
                 "metric": "client p50 / raw p50",
-                "max": 1.10,
+                "max": 1.05,
                 "value": report["client"]["p50_ratio"],
-                "met": report["client"]["p50_ratio"] <= 1.10,
+                "met": report["client"]["p50_ratio"] <= 1.05,
             },
             "caller": {
                 "metric": "caller p50 / raw p50",
-                "max": 1.10,
+                "max": 1.05,
                 "value": report["caller"]["p50_ratio"],
-                "met": report["caller"]["p50_ratio"] <= 1.10,
+                "met": report["caller"]["p50_ratio"] <= 1.05,
             },
         },
         "client_profile": profile,
@@ -192,6 +193,15 @@ async def conversion_costs() -> dict[str, float]:
     async def build_pb() -> Any:
         return pb.CreateOrderRequest(user_id=123, items=[pb.CreateOrderRequestItems(product_id=456, quantity=2)])
 
+    server_request = pb_request_of(pb)
+    server_reply = models.Order(order_id=1, user_id=123, status=models.Status.pending, total=1.0)
+
+    async def server_from_pb() -> Any:  # what the generated servicer does with the request
+        return message_to_model(server_request, models.CreateOrderRequest)
+
+    async def server_to_pb() -> Any:  # and with the handler's reply
+        return model_to_message(server_reply, pb.Order)
+
     async def direct_to_pb() -> Any:  # what a generated field-by-field converter would do
         return pb.CreateOrderRequest(
             user_id=request.user_id,
@@ -208,16 +218,22 @@ async def conversion_costs() -> dict[str, float]:
             "previous model_to_message (descriptor attributes read per call)": old_to_pb,
             "previous message_to_model (descriptor attributes read per call)": old_from_pb,
             "build pydantic request": build_model,
-            "model_to_message (model_dump + descriptor build)": to_pb,
-            "message_to_model (descriptor read + model_validate)": from_pb,
-            "field-by-field to pb (not generated today)": direct_to_pb,
-            "field-by-field from pb (not generated today)": direct_from_pb,
+            "model_to_message (model_dump + compiled arguments)": to_pb,
+            "message_to_model (compiled reader + model_validate)": from_pb,
+            "server_from_pb: message_to_model(CreateOrderRequest)": server_from_pb,
+            "server_to_pb: model_to_message(Order)": server_to_pb,
+            "field-by-field to pb (hand-written)": direct_to_pb,
+            "field-by-field from pb (hand-written)": direct_from_pb,
         },
         rounds=10,
         per_round=500,
         warmup=200,
     )
     return {name: round(c.summary(v)["p50"], 2) for name, v in res["samples"].items()}
+
+
+def pb_request_of(pb: Any) -> Any:
+    return pb.CreateOrderRequest(user_id=123, items=[pb.CreateOrderRequestItems(product_id=456, quantity=2)])
 
 
 def _previous_conversion(request: Any, reply: Any, model_type: Any, message_type: Any) -> tuple[Any, Any]:

@@ -60,7 +60,7 @@ S_RMQ_PREFETCH = "RabbitMQ consumer prefetch docs: 1-10 for slow jobs; aio-pika'
 S_RMQ_CONFIRMS = "RabbitMQ confirms docs and aio-pika channel.py: publisher confirms + persistent + manual ack"
 S_RMQ_WINDOW = (
     "RabbitMQ publisher confirms tutorial: handle confirms asynchronously with a bounded number outstanding "
-    "instead of waiting for each (scaffold's BENCHMARKS.md: 256 in flight vs one at a time)"
+    "instead of waiting for each"
 )
 S_RMQ_DEADLINE = (
     "Kafka producer delivery.timeout.ms 120000: how long a producer keeps retrying a send before it reports failure"
