@@ -22,7 +22,9 @@ from tests.test_openapi_public import generate_from
 #   business logic of handlers.py (the generated example handlers keep no state);
 # - ignored_auth, missing_required_header: security schemes are served in the document but not
 #   enforced (the importer says so); the required headers are the schemes' API keys;
-# - negative_data_rejection: an optional property that is not nullable still accepts `null`.
+# - negative_data_rejection: the models validate in pydantic's lax mode (`false` passes for an integer,
+#   `0` for a boolean), and a missing API key is not refused. A `null` for an optional property that
+#   is not nullable is refused (tests/test_openapi_public.py checks it).
 NOT_CLAIMED = "use_after_free,ensure_resource_availability,ignored_auth,missing_required_header,negative_data_rejection"
 
 

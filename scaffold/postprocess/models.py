@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
@@ -153,7 +154,7 @@ def _generate(messages: dict[str, dict[str, Any]]) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # datamodel-code-generator announces future defaults
         source = generate(
-            json.dumps(combined_schema(messages)),
+            json.dumps(mark_not_null(combined_schema(messages))),
             input_file_type=InputFileType.JsonSchema,
             output_model_type=DataModelType.PydanticV2BaseModel,
             target_python_version=PythonVersion.PY_311,
@@ -167,6 +168,7 @@ def _generate(messages: dict[str, dict[str, Any]]) -> str:
             set_default_enum_member=True,
             custom_file_header=HEADER,
             strict_refs=True,  # a $ref that points nowhere is an error, not a silent `Any`
+            field_extra_keys={NOT_NULL},  # the mark refuse_null turns into a validator
         )
     if not isinstance(source, str):
         raise ValueError(
@@ -174,4 +176,140 @@ def _generate(messages: dict[str, dict[str, Any]]) -> str:
             "(refer to messages of the spec by their name instead)"
         )
     # The container of all the definitions is not a message: drop its placeholder model.
-    return re.sub(r"\n\nclass Model\(RootModel\[Any\]\):\n    root: Any\n", "\n", source)
+    return refuse_null(re.sub(r"\n\nclass Model\(RootModel\[Any\]\):\n    root: Any\n", "\n", source))
+
+
+# Optional properties whose schema does not admit null. datamodel-code-generator types every
+# optional property `X | None = None`, which validates an explicit null as well as an absent
+# property; these may be absent but not null. The schema marks them (a key datamodel-code-generator
+# copies into the field), and the models refuse their null with a validator that runs on given
+# values only: an absent property still takes its default.
+NOT_NULL = "x-scaffold-not-null"
+_NOT_NULL_EXTRA = {NOT_NULL: True}
+_REFUSE_NULL = """
+import pydantic as _pydantic
+import typing as _typing
+
+
+def _refuse_null(value: object) -> object:
+    \"\"\"An optional property whose schema does not admit null: it may be left out, not null.\"\"\"
+    if value is None:
+        raise ValueError("may be left out, but not null")
+    return value
+
+
+_NOT_NULL = _pydantic.BeforeValidator(_refuse_null)
+"""
+# Keywords whose value is one schema, and those whose value is a list of schemas.
+_SUBSCHEMA = ("items", "additionalProperties", "unevaluatedProperties", "contains", "not", "if", "then", "else")
+_SUBSCHEMAS = ("anyOf", "oneOf", "allOf", "prefixItems")
+
+
+def mark_not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (the combined one) with every optional property that cannot be null marked."""
+    defs = schema.get("$defs", {})
+    marked = copy.deepcopy(schema)
+    _mark(marked, defs)
+    return marked
+
+
+def _mark(node: Any, defs: dict[str, Any]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _mark(item, defs)
+        return
+    if not isinstance(node, dict):
+        return
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        required = node.get("required")
+        required = set(required) if isinstance(required, list) else set()
+        for name, prop in properties.items():
+            if isinstance(prop, dict):
+                prop.pop(NOT_NULL, None)  # only scaffold marks
+                if name not in required and _excludes_null(prop, defs, set()):
+                    prop[NOT_NULL] = True
+                _mark(prop, defs)
+    for key in ("$defs", "patternProperties", "dependentSchemas"):
+        if isinstance(node.get(key), dict):
+            for sub in node[key].values():
+                _mark(sub, defs)
+    for key in _SUBSCHEMA:
+        _mark(node.get(key), defs)
+    for key in _SUBSCHEMAS:
+        _mark(node.get(key), defs)
+
+
+def _excludes_null(schema: Any, defs: dict[str, Any], seen: set[str]) -> bool:
+    """Whether ``schema`` certainly refuses null (False where it admits it or cannot be told)."""
+    if not isinstance(schema, dict):
+        return schema is False
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        if kind != "null":
+            return True
+    elif isinstance(kind, list) and kind and "null" not in kind:
+        return True
+    if "enum" in schema and isinstance(schema["enum"], list) and None not in schema["enum"]:
+        return True
+    if "const" in schema and schema["const"] is not None:
+        return True
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = ref.rsplit("/", 1)[-1]
+        if target not in seen and _excludes_null(defs.get(target), defs, seen | {target}):
+            return True
+    for key in ("anyOf", "oneOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list) and branches and all(_excludes_null(b, defs, seen) for b in branches):
+            return True
+    branches = schema.get("allOf")
+    return isinstance(branches, list) and any(_excludes_null(b, defs, seen) for b in branches)
+
+
+def refuse_null(source: str) -> str:
+    """The models' source with each marked field's null refused: its annotation wrapped in
+    `Annotated[..., _NOT_NULL]` and the mark taken out of its `Field(...)`."""
+    tree = ast.parse(source)
+    # Lines as the parser counts them (str.splitlines would also break at form feeds and the like).
+    lines = [line + "\n" for line in source.split("\n")]
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def at(line: int, col: int) -> int:
+        return offsets[line - 1] + len(lines[line - 1].encode("utf-8")[:col].decode("utf-8"))
+
+    edits: list[tuple[int, int, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Call)):
+            continue
+        call = node.value
+        mark = next((k for k in call.keywords if k.arg == "json_schema_extra"), None)
+        if mark is None or _literal(mark.value) != _NOT_NULL_EXTRA:
+            continue
+        annotation = ast.get_source_segment(source, node.annotation)
+        rest = [k for k in call.keywords if k is not mark]
+        if not rest and len(call.args) == 1:
+            value = ast.get_source_segment(source, call.args[0])  # `Field(None)` is `None`
+        else:
+            call.keywords = rest
+            value = ast.unparse(call)
+        # From the name on: an annotation may be in parentheses of its own.
+        start = at(node.target.end_lineno or node.target.lineno, node.target.end_col_offset or 0)
+        end = at(call.end_lineno or call.lineno, call.end_col_offset or 0)
+        edits.append((start, end, f": _typing.Annotated[{annotation}, _NOT_NULL] = {value}"))
+    if not edits:
+        return source
+    for start, end, text in sorted(edits, reverse=True):
+        source = source[:start] + text + source[end:]
+    imports = [n for n in ast.parse(source).body if isinstance(n, ast.Import | ast.ImportFrom)]
+    cut = sum(len(line) + 1 for line in source.split("\n")[: imports[-1].end_lineno]) if imports else 0
+    return source[:cut] + _REFUSE_NULL + source[cut:]
+
+
+def _literal(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
