@@ -1,0 +1,77 @@
+"""Optional properties of the models: which refuse null (their schema does not admit it) and which
+accept it, decided from the JSON Schema of every message."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import pydantic
+import pytest
+
+from scaffold.postprocess.models import models_source
+
+MESSAGES: dict[str, dict[str, Any]] = {
+    "Thing": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "label": {"type": "string", "minLength": 2},
+            "count": {"type": "integer", "default": 3},
+            "note": {"type": ["string", "null"]},
+            "size": {"enum": ["s", "m"]},
+            "maybe_size": {"enum": ["s", None]},
+            "part": {"$ref": "#/$defs/Part"},
+            "maybe_part": {"anyOf": [{"$ref": "#/$defs/Part"}, {"type": "null"}]},
+            "either": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "both": {"allOf": [{"type": "string"}, {"minLength": 1}]},
+            "anything": {},
+            "class": {"type": "boolean"},
+            "nested": {"type": "object", "properties": {"depth": {"type": "integer"}}},
+        },
+    },
+    "Part": {"type": "object", "properties": {"id": {"type": "integer"}}},
+}
+REFUSE = ["label", "count", "size", "part", "either", "both", "class", "nested"]
+ACCEPT = ["note", "maybe_size", "maybe_part", "anything"]
+
+
+@pytest.fixture(scope="module")
+def models() -> Iterator[types.ModuleType]:
+    name = "scaffold_test_models_null"
+    module = types.ModuleType(name)
+    sys.modules[name] = module  # pydantic looks its models' module up
+    try:
+        exec(compile(models_source(MESSAGES), "models.py", "exec"), module.__dict__)
+        yield module
+    finally:
+        del sys.modules[name]
+
+
+@pytest.mark.parametrize("prop", REFUSE)
+def test_a_property_that_cannot_be_null_refuses_null(models: types.ModuleType, prop: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match="may be left out, but not null"):
+        models.Thing.model_validate({"name": "x", prop: None})
+
+
+@pytest.mark.parametrize("prop", ACCEPT)
+def test_a_property_that_admits_null_accepts_it(models: types.ModuleType, prop: str) -> None:
+    assert models.Thing.model_validate({"name": "x", prop: None}).model_dump(by_alias=True)[prop] is None
+
+
+def test_left_out_properties_take_their_defaults_and_are_not_sent(models: types.ModuleType) -> None:
+    thing = models.Thing.model_validate({"name": "x", "nested": {}})
+    assert thing.count == 3 and thing.label is None and thing.nested.depth is None
+    assert thing.model_dump(mode="json", by_alias=True, exclude_unset=True) == {"name": "x", "nested": {}}
+    with pytest.raises(pydantic.ValidationError):
+        models.Thing.model_validate({"name": "x", "nested": {"depth": None}})
+    with pytest.raises(pydantic.ValidationError):
+        models.Thing.model_validate({"name": None})
+
+
+def test_a_mark_in_the_spec_itself_is_not_trusted() -> None:
+    messages = {"M": {"type": "object", "properties": {"a": {"type": ["string", "null"], "x-scaffold-not-null": True}}}}
+    assert "_NOT_NULL" not in models_source(messages)
