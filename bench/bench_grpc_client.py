@@ -6,6 +6,8 @@ CreateOrder calls with the guide's payload (user_id 123, one item: product_id 45
 sequentially, each over its own channel (one reused HTTP/2 connection):
 
 - raw            baseline: grpc.aio.insecure_channel(target) with no options, stub.CreateOrder(pb request)
+- raw_again      the same as raw on a second channel: two identical candidates, whose difference is the
+                 noise of one run
 - raw_configured the same stub call on a channel with the generated channel options (service config
                  with retries enabled and retry throttling, keepalive) and timeout=<planned deadline>:
                  what grpc core itself adds for the generated configuration
@@ -14,6 +16,10 @@ sequentially, each over its own channel (one reused HTTP/2 connection):
                  generator-based context managers (bulkhead.slot(), breaker.guard())
 - caller         the generated runtime: ResilientGrpcCaller.unary (deadline, breaker, bulkhead) around the
                  stub on the generated channel, with the planned policy of the link
+- caller_spin    caller plus 8 us of busy-waiting (4 before the call, 4 after): what that much plain CPU
+                 work costs end to end on this machine, to compare with the conversions' cost
+- caller_conv    caller plus the client's conversions (build the pydantic request, model_to_message,
+                 message_to_model), without the client object
 - client         the generated user-service's OrderServiceClient.create_order(models.CreateOrderRequest):
                  caller + pydantic <-> protobuf conversion (runtime/messages.py) on request and reply
 
@@ -64,6 +70,8 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
         raw_channel = grpc.aio.insecure_channel(target)
         raw_stub = pb_grpc.OrderServiceStub(raw_channel)
+        again_channel = grpc.aio.insecure_channel(target)
+        again_stub = pb_grpc.OrderServiceStub(again_channel)
         conf_channel = grpc.aio.insecure_channel(target, options=options)
         conf_stub = pb_grpc.OrderServiceStub(conf_channel)
         caller_channel = grpc.aio.insecure_channel(target, options=options)
@@ -76,6 +84,9 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
         async def call_raw() -> Any:
             return await raw_stub.CreateOrder(pb_request())
+
+        async def call_raw_again() -> Any:
+            return await again_stub.CreateOrder(pb_request())
 
         async def call_configured() -> Any:
             return await conf_stub.CreateOrder(pb_request(), timeout=timeout)
@@ -99,12 +110,33 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
             )
 
+        from user_service.generated.runtime.messages import message_to_model, model_to_message
+
+        def spin(ns: int) -> None:
+            end = time.perf_counter_ns() + ns
+            while time.perf_counter_ns() < end:
+                pass
+
+        async def call_caller_spin() -> Any:
+            spin(4000)
+            reply = await caller.unary(caller_stub.CreateOrder, pb_request(), policy)
+            spin(4000)
+            return reply
+
+        async def call_caller_conv() -> Any:
+            request = models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
+            message = model_to_message(request, pb.CreateOrderRequest)
+            return message_to_model(await caller.unary(caller_stub.CreateOrder, message, policy), models.Order)
+
         candidates = {
             "raw": call_raw,
+            "raw_again": call_raw_again,
             "raw_timeout": call_raw_timeout,
             "raw_configured": call_configured,
             "caller": call_caller,
             "caller_cm": call_caller_cm,
+            "caller_spin": call_caller_spin,
+            "caller_conv": call_caller_conv,
             "client": call_client,
         }
         assert (await call_raw()).order_id == 1 and (await call_client()).order_id == 1
@@ -116,7 +148,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         report = c.latency_report(result, "raw")
         profile = await profile_client(call_client) if args.profile else None
         await client.aclose()
-        for channel in (raw_channel, conf_channel, caller_channel):
+        for channel in (raw_channel, again_channel, conf_channel, caller_channel):
             await channel.close()
     return {
         "server": "guide order-service (generated grpc.aio server with its interceptor, health, reflection; "
