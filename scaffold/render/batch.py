@@ -37,7 +37,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any
@@ -108,7 +108,7 @@ class Renderer:
         from copier._main import Worker  # imported on first use: it is slow to import
         from copier._settings import SettingsModel
 
-        worker = Worker(
+        worker = _worker_class()(
             src_path=self.source,
             dst_path=destination,
             vcs_ref=version,
@@ -147,10 +147,9 @@ class Renderer:
     def update(self, project: Path, data: dict[str, Any], *, version: str, settings: Any, unsafe: bool) -> None:
         """copier's ``run_update`` of the service at ``project`` to ``version`` with ``data`` (the answers),
         conflicts inline, from this renderer's clones; run it inside :meth:`serving_updates`."""
-        from copier._main import Worker
         from copier._settings import SettingsModel
 
-        worker = Worker(
+        worker = _worker_class()(  # copier's copies of it (dataclasses.replace) are of its class too
             dst_path=project,
             data=data,
             vcs_ref=version,
@@ -279,6 +278,20 @@ def _bytecode_cache(commit: str | None) -> Any:
                 super().dump_bytecode(bucket)
 
     return CompiledTemplates(str(folder))
+
+
+@cache
+def _worker_class() -> Any:
+    """copier's Worker, its answers file's name worked out once (copier renders it again for every part
+    of every path it renders)."""
+    from copier._main import Worker
+
+    class ScaffoldWorker(Worker):
+        @cached_property
+        def answers_relpath(self) -> Path:
+            return super().answers_relpath
+
+    return ScaffoldWorker
 
 
 def _task_is_finish(template: Any) -> bool:
