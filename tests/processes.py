@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +27,12 @@ class Service:
     def __init__(self, root: Path, name: str, env: dict[str, str]) -> None:
         self.root, self.name, self.env = root, name, env
         self.process: subprocess.Popen[bytes] | None = None
+        # A database of its own (outbox, inbox), kept across restarts of this service: the default URL is
+        # relative to the working folder, which every test shares.
+        variable = f"{name.replace('-', '_').upper()}_STORE__DATABASE_URL"
+        if variable not in env:
+            folder = Path(tempfile.mkdtemp(prefix=f"{name}-store-"))
+            self.env = {**env, variable: f"sqlite:///{folder / 'service.sqlite3'}"}
 
     @property
     def src(self) -> Path:
