@@ -248,6 +248,21 @@ def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def kill_midway(service: Service, calls: Callable[[], int], applied: Callable[[], int], total: int) -> int:
+    """Start ``service``, SIGKILL it after 150 handler calls, start it again and wait until ``total``
+    messages are applied; return the handler calls made before the kill."""
+    start(service)
+    wait_for(lambda: calls() >= 150, 120, "150 handler calls before the kill")
+    service.signal(signal.SIGKILL)
+    assert service.process is not None
+    service.process.wait(timeout=30)
+    before = calls()
+    assert before < total and applied() < total, "the kill came after the batch: nothing was tested"
+    start(service)
+    wait_for(lambda: applied() >= total, 300, f"all {total} messages applied")
+    return before
+
+
 def queue_state(url: str, queue: str) -> tuple[int, int]:
     """(messages ready, consumers) of ``queue``, from a passive declare."""
 
@@ -411,15 +426,7 @@ def test_a_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
     assert len(set(sent)) == total
     consumer = notification(system, url, names, log, NOTIFY_DELAY_S="0.05")
     try:
-        start(consumer)
-        wait_for(lambda: len(deliveries(log)) >= 150, 120, "150 deliveries before the kill")
-        consumer.signal(signal.SIGKILL)
-        assert consumer.process is not None
-        consumer.process.wait(timeout=30)
-        handled_before = len(deliveries(log))
-        assert handled_before < total, "the kill came after the batch: nothing was tested"
-        start(consumer)
-        wait_for(lambda: len(applied(log)) >= total, 300, f"all {total} notifications applied")
+        handled_before = kill_midway(consumer, lambda: len(deliveries(log)), lambda: len(applied(log)), total)
         wait_for(lambda: queue_state(url, names.queue)[0] == 0, 60, "an empty queue")
         time.sleep(2)  # a message applied twice, had there been one, would be committed by now
         consumer.stop()

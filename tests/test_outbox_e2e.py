@@ -24,8 +24,8 @@ from scaffold.spec.load import load_spec
 from tests.brokers import AMQP_URL, KAFKA_BOOTSTRAP, broker_address, kafka_env
 from tests.generation import SPECS
 from tests.processes import Service, free_port, replace_function, wait_ready, without_brokers
-from tests.test_e2e_queues import PLACE_ORDER, take_all, wait_for
-from tests.test_streams_e2e import kcat, start
+from tests.test_e2e_queues import PLACE_ORDER, start, take_all, wait_for
+from tests.test_streams_e2e import kcat
 from tests.test_streams_e2e import prefix as prefix  # the fixture: unique names, deleted afterwards
 
 ORDERS = 20

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -32,9 +31,9 @@ from scaffold.plan.engine import build_plan
 from scaffold.spec.load import load_spec
 from tests.brokers import AMQP_URL, KAFKA_BOOTSTRAP, broker_address, delete_topics, kafka_env, missing
 from tests.generation import SPECS
-from tests.processes import Service, free_port, replace_function, wait_ready
+from tests.processes import Service, free_port, replace_function
 from tests.test_e2e_queues import CREATE_ORDER as QUEUE_CREATE_ORDER
-from tests.test_e2e_queues import PLACE_ORDER, deliveries, wait_for
+from tests.test_e2e_queues import PLACE_ORDER, deliveries, kill_midway, start, wait_for
 
 ORDERS = 30
 USERS = 3  # orders are spread over these user ids, the topic's key
@@ -108,12 +107,6 @@ async def _delete_queues(url: str, prefix: str) -> None:
             await channel.queue_delete(name)
         for exchange in (f"{prefix}order.created", f"{prefix}order.created.dlx"):
             await channel.exchange_delete(exchange)
-
-
-def start(service: Service) -> None:
-    service.start()
-    port = service.env[f"{service.name.replace('-', '_').upper()}_HTTP_PORT"]
-    wait_ready(f"http://127.0.0.1:{port}/readyz", service)
 
 
 def kcat() -> str:
@@ -316,24 +309,17 @@ def test_a_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice(
     sent = publish_events(system, prefix, total)
     assert len(set(sent)) == total
     consumer = analytics(system, prefix, tmp_path, ANALYTICS_DELAY_S="0.02")
+    log = tmp_path / "analytics.log"
     try:
-        start(consumer)
-        wait_for(lambda: len(analyzed(tmp_path)) >= 150, 120, "150 events applied before the kill")
-        consumer.signal(signal.SIGKILL)
-        assert consumer.process is not None
-        consumer.process.wait(timeout=30)
-        before = len(analyzed(tmp_path))
-        assert before < total, "the kill came after the batch: nothing was tested"
-        start(consumer)
-        wait_for(lambda: len(analyzed(tmp_path)) >= total, 300, f"all {total} events applied")
+        before = kill_midway(consumer, lambda: len(deliveries(log)), lambda: len(analyzed(tmp_path)), total)
         time.sleep(3)  # an event applied twice, had there been one, would be committed by now
     finally:
         consumer.stop()
     rows = analyzed(tmp_path)
-    calls = deliveries(tmp_path / "analytics.log")
+    calls = deliveries(log)
     repeated = len(calls) - len({d[0] for d in calls})
     print(
-        f"stream kill test: {total} published, {before} applied before SIGKILL, {len(rows)} applied in all, "
+        f"stream kill test: {total} published, {before} handler calls before SIGKILL, {len(rows)} applied in all, "
         f"0 lost, 0 applied twice, {repeated} handler calls repeated for in-flight events"
     )
     assert len(rows) == total
