@@ -242,7 +242,6 @@ DEFAULTS: tuple[Default, ...] = (
     Default("webhook", "signature", "standard-webhooks-v1-hmac-sha256", S_WEBHOOK_SIG),
     Default("webhook", "tolerance_s", 300, S_WEBHOOK_TOL),
     Default("webhook", "dedupe_on", "webhook-id", S_WEBHOOK_DEDUPE),
-    Default("webhook", "dedupe_ttl_s", 600, S_WEBHOOK_DEDUPE),
     Default("webhook", "ack_within_ms", 2000, S_WEBHOOK_ACK, "inbound"),
     Default("webhook", "attempt_timeout_ms", 15000, S_WEBHOOK_ACK, "outbound"),
     Default(

@@ -307,7 +307,6 @@ def _webhook(link: Link, _cap: Cap | None) -> dict[str, Any]:
         "signature": value("webhook", "signature"),
         "tolerance_s": given.get("tolerance_s", value("webhook", "tolerance_s")),
         "dedupe_on": value("webhook", "dedupe_on"),
-        "dedupe_ttl_s": max(value("webhook", "dedupe_ttl_s"), 2 * given.get("tolerance_s", 0)),
     }
     if inbound:
         values["ack_within_ms"] = value("webhook", "ack_within_ms", "inbound")

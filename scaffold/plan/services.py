@@ -52,7 +52,7 @@ SETTINGS_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "grpc": (("total_timeout_ms", "PositiveMs"), *_GRPC_RETRY_AND_GUARDS),
     "grpc-stream": (("stream_idle_timeout_ms", "PositiveMs"), *_GRPC_RETRY_AND_GUARDS),
-    "webhook-inbound": (("tolerance_s", "PositiveS"), ("dedupe_ttl_s", "PositiveS")),
+    "webhook-inbound": (("tolerance_s", "PositiveS"),),
     "webhook-outbound": (("attempt_timeout_ms", "PositiveMs"), ("send_schedule_s", "Schedule")),
     "stream-consume": (
         ("retry_delays_ms", "Delays"),
@@ -631,10 +631,12 @@ _INBOX_FIELDS = (("inbox_retention_s", "PositiveS"),)
 
 
 def _store(package: str, inbound: list[PlannedInteraction], outbound: list[PlannedInteraction]) -> dict[str, Any]:
-    """The service's own database, when it has an outbox (it publishes to a queue or a stream, or sends
-    webhooks) or an inbox (it consumes from a queue or a stream): its default URL and the settings of each."""
-    outbox = any(p.pattern in ("queue", "stream", "webhook") for p in outbound)
-    inbox = any(p.pattern in ("queue", "stream") for p in inbound)
+    """The service's own database, when it has an outbox (it publishes to a queue or a stream, sends
+    webhooks, or receives them: a received webhook is stored there for its handler) or an inbox (it
+    consumes from a queue or a stream, or receives webhooks): its default URL and the settings of each."""
+    receives_webhooks = any(p.pattern == "webhook" for p in inbound)
+    outbox = receives_webhooks or any(p.pattern in ("queue", "stream", "webhook") for p in outbound)
+    inbox = receives_webhooks or any(p.pattern in ("queue", "stream") for p in inbound)
     if not (outbox or inbox):
         return {"store": None, "outbox": None, "inbox": None}
 
