@@ -32,9 +32,9 @@ def test_generated_kafka_tests_pass_against_the_real_broker(analytics: Path, mon
 
 @pytest.mark.parametrize(
     ("service", "expected"),
-    # analytics-service consumes: 1 in-memory-only test + 3 on both brokers; order-service publishes:
-    # 1 + 2 on both brokers.
-    [("analytics-service", "7 passed"), ("order-service", "5 passed")],
+    # analytics-service consumes: 1 in-memory-only test + 4 on both brokers; order-service publishes:
+    # 1 + 3 on both brokers.
+    [("analytics-service", "9 passed"), ("order-service", "7 passed")],
 )
 def test_generated_stream_link_tests_pass_against_the_real_broker(
     analytics: Path, service: str, expected: str, monkeypatch: pytest.MonkeyPatch
