@@ -68,7 +68,9 @@ async def run(args: argparse.Namespace, work: Path, url: str, postgres: str | No
     from notification_service.generated.settings import Settings
 
     planned = messaging.ORDER_SERVICE_TO_NOTIFICATION_SERVICE_ORDER_CREATED
-    link = Settings().links.order_service_to_notification_service_order_created
+    settings = Settings()
+    link = settings.links.order_service_to_notification_service_order_created
+    batch_max = settings.store.inbox_batch_max
     prefetch, handler_timeout_ms = link.prefetch, link.handler_timeout_ms
     event = models.OrderCreated(order_id=1, user_id=123, total=9.5)
     body = event.model_dump_json(by_alias=True).encode()
@@ -131,6 +133,8 @@ async def run(args: argparse.Namespace, work: Path, url: str, postgres: str | No
             await broker.aclose()
         return count.took
 
+    batch_sizes: dict[str, list[float]] = {}  # deliveries per inbox transaction, per round
+
     @contextlib.asynccontextmanager
     async def store(name: str, r: int) -> Any:
         if name == "inbox-sqlite":
@@ -142,15 +146,18 @@ async def run(args: argparse.Namespace, work: Path, url: str, postgres: str | No
             yield None
             return
         await database.ready()  # tables made before the clock starts
+        inbox = Inbox(database, retention_s=604800, batch_max=batch_max)
         try:
-            yield Inbox(database, retention_s=604800)
+            yield inbox
         finally:
             await database.aclose()
+        sizes = batch_sizes.setdefault(name, [])
+        sizes.append(round(inbox.batched / inbox.batches, 2) if inbox.batches else 0.0)
 
     candidates = {"raw": raw, "generated": generated, "inbox-sqlite": generated}
     if postgres is not None:
         candidates["inbox-postgres"] = generated
-    names = list(candidates)
+    names = [name for name in candidates if name == "raw" or not args.only or name in args.only]
     rates = b.Rates(names)
     began = time.perf_counter()
     for r in range(args.rounds):
@@ -173,12 +180,13 @@ async def run(args: argparse.Namespace, work: Path, url: str, postgres: str | No
         for name in names
         if name.startswith("inbox")
     }
-    return b.figures(args, began, summary, targets, prefetch=prefetch)
+    return b.figures(args, began, summary, targets, prefetch=prefetch, batch_max=batch_max, batch_sizes=batch_sizes)
 
 
 def main() -> None:
     parser = b.parser(__doc__, "bench_consumer_inbox", messages=3000, rounds=5)
     parser.add_argument("--timeout", type=float, default=300, help="seconds a candidate may take at most")
+    parser.add_argument("--only", nargs="*", help="run these candidates (and raw, the baseline) only")
     args = parser.parse_args()
     url = b.required(b.AMQP_ENV)
     data = b.run_with_postgres("bench-consumer-", lambda work, postgres: run(args, work, url, postgres))
@@ -187,6 +195,7 @@ def main() -> None:
         f"per candidate per round, {args.rounds} rounds interleaved"
     )
     b.report("bench_consumer_inbox", title, {**data, "json_path": args.json})
+    print(f"deliveries per inbox transaction (batch_max {data['batch_max']}), per round: {data['batch_sizes']}")
 
 
 if __name__ == "__main__":

@@ -130,6 +130,11 @@ S_INBOX_RETENTION = (
     "Kafka topic config retention.ms default 604800000 (7 days): a record is never redelivered after it is "
     "deleted, so ids are kept as long; the guide: dedupe on message id"
 )
+S_INBOX_BATCH = (
+    "one commit for the deliveries that arrive while the previous one is written: a commit is the costly "
+    "step (SQLite FAQ: many statements in one transaction, https://www.sqlite.org/faq.html#q19; "
+    "PostgreSQL group commit, https://www.postgresql.org/docs/current/wal-configuration.html)"
+)
 S_EXTERNAL_TIMEOUT = "third-party APIs are slower and further away; Stripe's client times out at 80 s: cap at 15 s"
 
 DEFAULTS: tuple[Default, ...] = (
@@ -238,6 +243,7 @@ DEFAULTS: tuple[Default, ...] = (
     Default("store", "outbox_backoff_max_ms", 20000, S_BOTOCORE_CAP),
     Default("store", "outbox_lease_ms", 15000, S_OUTBOX_LEASE),
     Default("store", "inbox_retention_s", 604800, S_INBOX_RETENTION),
+    Default("store", "inbox_batch_max", 64, S_INBOX_BATCH),
     # -- webhooks (Standard Webhooks) ---------------------------------------------------------
     Default("webhook", "signature", "standard-webhooks-v1-hmac-sha256", S_WEBHOOK_SIG),
     Default("webhook", "tolerance_s", 300, S_WEBHOOK_TOL),

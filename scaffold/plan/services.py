@@ -627,7 +627,7 @@ _OUTBOX_FIELDS = (
     ("outbox_backoff_max_ms", "PositiveMs"),
     ("outbox_lease_ms", "PositiveMs"),
 )
-_INBOX_FIELDS = (("inbox_retention_s", "PositiveS"),)
+_INBOX_FIELDS = (("inbox_retention_s", "PositiveS"), ("inbox_batch_max", "Count"))
 
 
 def _store(package: str, inbound: list[PlannedInteraction], outbound: list[PlannedInteraction]) -> dict[str, Any]:
