@@ -28,7 +28,10 @@ S_GUIDE = "the guide: timeouts are a must and 30 s is too long"
 S_AWS = "AWS Builders' Library, 'Timeouts, retries and backoff with jitter': derive from the callee's p99.9"
 S_SRE_ATTEMPTS = "Google SRE book, 'Handling Overload': at most 3 attempts per request"
 S_SRE_BUDGET = "Google SRE book, 'Handling Overload': client retry budget of 10% of requests"
-S_JITTER = "botocore retries/standard.py and google-api-core retry: exponential backoff, full jitter"
+S_JITTER = (
+    "exponential backoff with full jitter, as botocore's standard retry mode and google-api-core's retry do: "
+    "https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/"
+)
 S_BACKOFF = "gRPC proposal A6 client retries: initialBackoff 0.1 s, maxBackoff 1 s, multiplier 2"
 S_RETRY_ON = "botocore standard mode and .NET standard resilience handler: connect errors, 408, 429, 5xx"
 S_RETRY_AFTER = "RFC 9110 section 10.2.3 Retry-After, honoured by the .NET standard resilience handler"
@@ -40,7 +43,10 @@ S_BREAKER_THRESHOLD = "fabfuel/circuitbreaker default: 5 consecutive failures (n
 S_BREAKER_BREAK = "App-vNext/Polly CircuitBreakerConstants and .NET standard handler: break duration 5 s"
 S_BREAKER_COUNTS = "Polly / .NET standard handler: count 5xx, timeouts and connection errors, never 4xx"
 S_BULKHEAD = "resilience4j BulkheadConfig: 25 concurrent calls; reject on overflow"
-S_POOL = "httpx _config.py: Limits(max_connections=100, max_keepalive_connections=20), set explicitly"
+S_POOL = (
+    "httpx's default Limits(max_connections=100, max_keepalive_connections=20), set explicitly: "
+    "https://www.python-httpx.org/advanced/resource-limits/"
+)
 S_ONE_LAYER = "istio retry.go (2 retries by default), Envoy route_components.proto: retry at ONE layer"
 S_GRPC_DEADLINE = "grpc.io deadlines guide: always set a deadline; the default is unbounded"
 S_GRPC_MAX = "gRPC proposal A6: maxAttempts above 5 is silently capped to 5"
@@ -57,7 +63,10 @@ S_RMQ_QUORUM = "RabbitMQ quorum queues docs: replicated, poison-message handling
 S_RMQ_LIMIT = "RabbitMQ 4 default delivery-limit 20; 3.10 has none, so it is always set explicitly"
 S_RMQ_DLX = "RabbitMQ docs: messages past the delivery limit are dropped unless a dead-letter exchange is set"
 S_RMQ_PREFETCH = "RabbitMQ consumer prefetch docs: 1-10 for slow jobs; aio-pika's default 0 is unlimited"
-S_RMQ_CONFIRMS = "RabbitMQ confirms docs and aio-pika channel.py: publisher confirms + persistent + manual ack"
+S_RMQ_CONFIRMS = (
+    "RabbitMQ publisher confirms and consumer acknowledgements, https://www.rabbitmq.com/docs/confirms: "
+    "publisher confirms + persistent + manual ack"
+)
 S_RMQ_WINDOW = (
     "RabbitMQ publisher confirms tutorial: handle confirms asynchronously with a bounded number outstanding "
     "instead of waiting for each"
@@ -73,7 +82,10 @@ S_RMQ_DLX_SAFE = (
 S_RMQ_ACK_TIMEOUT = "RabbitMQ consumer_timeout default 30 min: handlers stay well below it"
 S_DELAYED_RETRY = "RabbitMQ / Kafka practice: delayed retry with backoff, not hot redelivery loops"
 S_IDEM_CONSUMER = "the guide: handle duplicate messages (idempotency); dedupe on message id"
-S_KAFKA_ACKS = "aiokafka producer.py defaults to acks=1 without idempotence: set acks=all, idempotence on"
+S_KAFKA_ACKS = (
+    "librdkafka leaves enable.idempotence off by default: set acks=all, idempotence on "
+    "(https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md)"
+)
 S_KAFKA_INFLIGHT = "Kafka producer docs: idempotence keeps order with at most 5 requests in flight"
 S_KAFKA_LINGER = "KIP-1030: linger.ms default 5 in Kafka 4 (aiokafka defaults to 0)"
 S_KAFKA_DELIVERY = "Kafka producer config: delivery.timeout.ms 120000"
@@ -81,7 +93,10 @@ S_KAFKA_PARTITIONER = (
     "librdkafka CONFIGURATION.md partitioner: murmur2_random is the Java producer's default (murmur2 of the key, "
     "NULL keys spread); librdkafka's own default consistent_random puts keys elsewhere: one partitioner for all"
 )
-S_KAFKA_COMMIT = "aiokafka consumer.py auto-commits by default: commit manually after processing"
+S_KAFKA_COMMIT = (
+    "librdkafka commits offsets automatically by default (enable.auto.commit): commit manually after "
+    "processing (https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md)"
+)
 S_KAFKA_POLL = "Kafka consumer config: max.poll.interval.ms 300000"
 S_KAFKA_DLT = "Kafka has no DLQ: retry topic with delay, then a dead-letter topic (FastStream REJECT commits)"
 S_KAFKA_PARTITIONS = (
@@ -117,7 +132,10 @@ S_OUTBOX_POLL = (
     "the relay is woken at once by a commit of its own process; polling only picks up what other processes or a "
     "crashed run stored (Debezium's outbox connector polls too, by reading the log)"
 )
-S_BOTOCORE_CAP = "botocore retries/standard.py: exponential backoff with full jitter, capped at 20 s"
+S_BOTOCORE_CAP = (
+    "the AWS SDKs' standard retry mode: exponential backoff with full jitter, capped at 20 s: "
+    "https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html"
+)
 S_OUTBOX_BATCH = (
     "RabbitMQ 'Consumer Acknowledgements and Publisher Confirms' docs: publish with many confirms outstanding, "
     "not one at a time; one relay pass reads at most this many rows"
