@@ -12,27 +12,35 @@ sequentially, each over its own channel (one reused HTTP/2 connection):
                  with retries enabled and retry throttling, keepalive) and timeout=<planned deadline>:
                  what grpc core itself adds for the generated configuration
 - raw_timeout    the raw stub call with timeout=<planned deadline> (no channel options)
-- caller_cm      caller as it was before its fast path: the same guards entered through their
-                 generator-based context managers (bulkhead.slot(), breaker.guard())
-- caller         the generated runtime: ResilientGrpcCaller.unary (deadline, breaker, bulkhead) around the
-                 stub on the generated channel, with the planned policy of the link
+- caller         the generated runtime as the client uses it: the link's UnaryGuard
+                 (ResilientGrpcCaller.unary_guard: deadline, breaker, bulkhead) around the stub on the
+                 generated channel, with the planned policy of the link
 - caller_spin    caller plus 8 us of busy-waiting (4 before the call, 4 after): what that much plain CPU
                  work costs end to end on this machine, to compare with the conversions' cost
-- caller_conv    caller plus the client's conversions (build the pydantic request, model_to_message,
-                 message_to_model), without the client object
+- caller_conv    caller plus the client's conversions (build the pydantic request, the message writer
+                 and model reader of runtime/messages.py), without the client object
 - client         the generated user-service's OrderServiceClient.create_order(models.CreateOrderRequest):
                  caller + pydantic <-> protobuf conversion (runtime/messages.py) on request and reply
 
-Targets: the generated client costs at most 5% at p50 over raw stub calls (client / raw <= 1.05);
-the resilience wrapping alone is caller / raw. The server converts the same way for every
-candidate; its conversions are measured in process (server_* rows of the conversion table).
+Then throughput: raw, raw_configured, caller and client each make --tp-calls calls with
+--concurrency calls in flight (one channel each), in interleaved rounds; calls/s per round, and the
+process's CPU time per call (time.process_time: every thread, grpc's own too).
+
+Targets: the generated client costs at most 5% at p50 over raw stub calls (client / raw <= 1.05),
+and keeps at least 95% of raw's throughput (client / raw calls/s >= 0.95); the resilience wrapping
+alone is caller / raw. The server converts the same way for every candidate; its conversions are
+measured in process (server_* rows of the conversion table).
 `--profile` adds a pyinstrument/cProfile profile of the client's Python work per call.
+`--instructions` adds the CPU instructions per call of raw, caller and client against a stub that
+answers at once (no network, no server), counted by valgrind (callgrind): unlike times, these do not
+depend on the load of the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import textwrap
 import time
@@ -77,6 +85,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         caller_channel = grpc.aio.insecure_channel(target, options=options)
         caller_stub = pb_grpc.OrderServiceStub(caller_channel)
         caller = ResilientGrpcCaller(name="order-service")  # guards from the policy, one set per link
+        guard = caller.unary_guard(policy)  # what the client keeps per unary method
         timeout = policy.total_timeout_s
 
         def pb_request() -> Any:
@@ -95,22 +104,17 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             return await raw_stub.CreateOrder(pb_request(), timeout=timeout)
 
         async def call_caller() -> Any:
-            return await caller.unary(caller_stub.CreateOrder, pb_request(), policy)
-
-        from user_service.generated.runtime.grpc import _breaker_outcome, _unary_timeout
-
-        async def call_caller_cm() -> Any:  # the previous unary path: the guards' context managers
-            breaker, bulkhead = caller._guards_of(policy)
-            call_timeout, caller_bound = _unary_timeout(policy)
-            with bulkhead.slot(), breaker.guard(lambda exc: _breaker_outcome(exc, caller_bound=caller_bound)):
-                return await caller_stub.CreateOrder(pb_request(), timeout=call_timeout)
+            return await guard.call(caller_stub.CreateOrder, pb_request())
 
         async def call_client() -> Any:
             return await client.create_order(
                 models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
             )
 
-        from user_service.generated.runtime.messages import message_to_model, model_to_message
+        from user_service.generated.runtime.messages import message_writer, model_reader
+
+        write_request = message_writer(models.CreateOrderRequest, pb.CreateOrderRequest)
+        read_reply = model_reader(pb.Order, models.Order)
 
         def spin(ns: int) -> None:
             end = time.perf_counter_ns() + ns
@@ -119,14 +123,13 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
         async def call_caller_spin() -> Any:
             spin(4000)
-            reply = await caller.unary(caller_stub.CreateOrder, pb_request(), policy)
+            reply = await guard.call(caller_stub.CreateOrder, pb_request())
             spin(4000)
             return reply
 
         async def call_caller_conv() -> Any:
             request = models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
-            message = model_to_message(request, pb.CreateOrderRequest)
-            return message_to_model(await caller.unary(caller_stub.CreateOrder, message, policy), models.Order)
+            return read_reply(await guard.call(caller_stub.CreateOrder, write_request(request)))
 
         candidates = {
             "raw": call_raw,
@@ -134,7 +137,6 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "raw_timeout": call_raw_timeout,
             "raw_configured": call_configured,
             "caller": call_caller,
-            "caller_cm": call_caller_cm,
             "caller_spin": call_caller_spin,
             "caller_conv": call_caller_conv,
             "client": call_client,
@@ -146,7 +148,12 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         )
         elapsed = time.monotonic() - t0
         report = c.latency_report(result, "raw")
+        tp_candidates = {name: candidates[name] for name in ("raw", "raw_configured", "caller", "client")}
+        throughput = await interleaved_throughput(
+            tp_candidates, rounds=args.tp_rounds, calls=args.tp_calls, concurrency=args.concurrency
+        )
         profile = await profile_client(call_client) if args.profile else None
+        instructions = count_instructions(guide / "user-service" / "src") if args.instructions else None
         await client.aclose()
         for channel in (raw_channel, again_channel, conf_channel, caller_channel):
             await channel.close()
@@ -160,6 +167,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "warmup": args.warmup,
         "seconds": round(elapsed, 1),
         "latency_us": report,
+        "throughput": throughput,
         "targets": {
             "client": {
                 "metric": "client p50 / raw p50",
@@ -174,8 +182,118 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 "met": report["caller"]["p50_ratio"] <= 1.05,
             },
         },
+        "throughput_targets": {
+            "client": {
+                "metric": "client calls/s / raw calls/s",
+                "min": 0.95,
+                "value": throughput["client"]["ratio"],
+                "met": throughput["client"]["ratio"] >= 0.95,
+            },
+        },
         "client_profile": profile,
+        "instructions_per_call": instructions,
     }
+
+
+async def interleaved_throughput(
+    candidates: dict[str, Any], *, rounds: int, calls: int, concurrency: int
+) -> dict[str, dict[str, float]]:
+    """`calls` calls per candidate per round, `concurrency` of them in flight, candidates in the
+    rotating order of the latency rounds: calls/s (median over rounds), its ratio to the first
+    candidate (of the medians, and the median of the per-round ratios), CPU us per call."""
+    names = list(candidates)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+
+    async def worker(call: Any, count: int) -> None:
+        for _ in range(count):
+            await call()
+
+    share = [calls // concurrency + (1 if i < calls % concurrency else 0) for i in range(concurrency)]
+    for name in names:  # warm-up at this concurrency
+        await asyncio.gather(*(worker(candidates[name], n // 4 + 1) for n in share))
+    for r in range(rounds):
+        for name in c.round_order(names, r):
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(worker(candidates[name], n) for n in share))
+            wall, spent = time.perf_counter() - t0, time.process_time() - cpu0
+            rates[name].append(calls / wall)
+            cpu[name].append(spent / calls * 1e6)
+    base = names[0]
+    out: dict[str, dict[str, float]] = {}
+    for name in names:
+        per_round = [a / b for a, b in zip(rates[name], rates[base], strict=True)]
+        out[name] = {
+            "calls_per_s": round(statistics.median(rates[name]), 1),
+            "ratio": round(statistics.median(rates[name]) / statistics.median(rates[base]), 3),
+            "round_ratio_median": round(statistics.median(per_round), 3),
+            "cpu_us_per_call": round(statistics.median(cpu[name]), 1),
+        }
+    return out
+
+
+FAKE_CANDIDATES = ("raw", "caller", "client")
+
+
+def count_instructions(src: Path, calls: int = 2000) -> dict[str, int] | None:
+    """Instructions per call of each FAKE_CANDIDATES in a child process under callgrind: the count
+    of `calls` calls minus the count of none (start-up, imports and warm-up)."""
+    import re
+    import shutil
+    import subprocess
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("--instructions: valgrind is not installed, skipped", file=sys.stderr)
+        return None
+
+    def count(candidate: str, n: int) -> int:
+        command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", c.PYTHON, __file__]
+        command += ["--fake", candidate, "--fake-src", str(src), "--fake-calls", str(n)]
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=900)
+        return int(re.findall(r"Collected : (\d+)", done.stderr)[-1])
+
+    return {name: (count(name, calls) - count(name, 0)) // calls for name in FAKE_CANDIDATES}
+
+
+async def fake_calls(src: str, candidate: str, calls: int) -> None:
+    """`calls` calls of one candidate against a stub that answers at once (the child of --instructions)."""
+    sys.path.insert(0, src)
+    from user_service.generated import models
+    from user_service.generated.clients import OrderServiceClient
+    from user_service.generated.proto import order_service_pb2 as pb
+    from user_service.generated.runtime.grpc import ResilientGrpcCaller
+    from user_service.generated.settings import Settings
+
+    reply = pb.Order(order_id=1, user_id=123, status="pending", total=1.0)
+
+    class Stub:
+        async def CreateOrder(self, request: Any, timeout: float | None = None) -> Any:
+            return reply
+
+    stub = Stub()
+    client = OrderServiceClient(Settings(order_service_target="127.0.0.1:9"))
+    client._stub_instance = stub
+    if candidate == "caller":  # (only the caller needs unary_guard: the client also runs on older runtimes)
+        guard = ResilientGrpcCaller(name="order-service").unary_guard(client._policies["create_order"])
+
+    def pb_request() -> Any:
+        return pb.CreateOrderRequest(user_id=123, items=[pb.CreateOrderRequestItems(product_id=456, quantity=2)])
+
+    async def raw() -> Any:
+        return await stub.CreateOrder(pb_request(), timeout=3.0)
+
+    async def caller() -> Any:
+        return await guard.call(stub.CreateOrder, pb_request())
+
+    async def call_client() -> Any:
+        return await client.create_order(
+            models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
+        )
+
+    call = {"raw": raw, "caller": caller, "client": call_client}[candidate]
+    for _ in range(50 + calls):
+        await call()
 
 
 async def profile_client(call: Any) -> dict[str, Any]:
@@ -208,10 +326,27 @@ async def conversion_costs() -> dict[str, float]:
     """The client's pydantic <-> protobuf conversions alone, in process (no network), p50 us."""
     from user_service.generated import models
     from user_service.generated.proto import order_service_pb2 as pb
-    from user_service.generated.runtime.messages import message_to_model, model_to_message
+    from user_service.generated.runtime.messages import (
+        message_to_model,
+        message_writer,
+        model_reader,
+        model_to_message,
+        to_message,
+    )
 
     request = models.CreateOrderRequest(user_id=123, items=[models.Item(product_id=456, quantity=2)])
     reply = pb.Order(order_id=1, user_id=1, status="pending", total=1.0)
+    write_request = message_writer(models.CreateOrderRequest, pb.CreateOrderRequest)
+    read_reply = model_reader(pb.Order, models.Order)
+
+    async def dumped_to_pb() -> Any:  # the 0.4.0 way: model_dump, then the compiled arguments
+        return to_message(request.model_dump(mode="json", by_alias=True, exclude_none=True), pb.CreateOrderRequest)
+
+    async def writer() -> Any:
+        return write_request(request)
+
+    async def reader() -> Any:
+        return read_reply(reply)
 
     async def to_pb() -> Any:
         return model_to_message(request, pb.CreateOrderRequest)
@@ -250,8 +385,11 @@ async def conversion_costs() -> dict[str, float]:
             "previous model_to_message (descriptor attributes read per call)": old_to_pb,
             "previous message_to_model (descriptor attributes read per call)": old_from_pb,
             "build pydantic request": build_model,
-            "model_to_message (model_dump + compiled arguments)": to_pb,
+            "model_dump + compiled arguments (the previous model_to_message)": dumped_to_pb,
+            "model_to_message (compiled writer from the attributes)": to_pb,
             "message_to_model (compiled reader + model_validate)": from_pb,
+            "message_writer(...) as the client keeps it": writer,
+            "model_reader(...) as the client keeps it (validator called directly)": reader,
             "server_from_pb: message_to_model(CreateOrderRequest)": server_from_pb,
             "server_to_pb: model_to_message(Order)": server_to_pb,
             "field-by-field to pb (hand-written)": direct_to_pb,
@@ -318,9 +456,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--per-round", type=int, default=100, help="calls per candidate per round")
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--tp-rounds", type=int, default=20, help="throughput rounds")
+    parser.add_argument("--tp-calls", type=int, default=240, help="calls per candidate per throughput round")
+    parser.add_argument("--concurrency", type=int, default=8, help="calls in flight in the throughput rounds")
     parser.add_argument("--profile", action="store_true", help="profile the generated client's calls")
+    parser.add_argument("--instructions", action="store_true", help="count instructions per call (valgrind)")
     parser.add_argument("--json", help="where to write the figures (default bench/results/bench_grpc_client.json)")
+    parser.add_argument("--fake", choices=FAKE_CANDIDATES, help=argparse.SUPPRESS)
+    parser.add_argument("--fake-src", help=argparse.SUPPRESS)
+    parser.add_argument("--fake-calls", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fake:
+        asyncio.run(fake_calls(args.fake_src, args.fake, args.fake_calls))
+        return
     work = c.tempdir("bench-grpc-")
     try:
         data = asyncio.run(run(args, work))
@@ -332,6 +480,25 @@ def main() -> None:
         f"({data['seconds']} s); latency in microseconds"
     )
     c.print_latency(data["latency_us"], data["targets"], "raw")
+    print(f"\nthroughput: {args.tp_rounds} rounds x {args.tp_calls} calls per candidate, {args.concurrency} in flight")
+    tp = data["throughput"]
+    print(
+        c.table(
+            ["candidate", "calls/s", "/raw", "round-median ratio", "CPU us/call"],
+            [
+                [n, t["calls_per_s"], f"{t['ratio']:.3f}", f"{t['round_ratio_median']:.3f}", t["cpu_us_per_call"]]
+                for n, t in tp.items()
+            ],
+        )
+    )
+    for t in data["throughput_targets"].values():
+        print(f"target {t['metric']} >= {t['min']:.2f}: {t['value']:.3f} -> {'MET' if t['met'] else 'NOT MET'}")
+    if data["instructions_per_call"]:
+        counts = data["instructions_per_call"]
+        print("\ninstructions per call against a stub that answers at once (callgrind):")
+        print(
+            c.table(["candidate", "instructions", "over raw"], [[k, v, v - counts["raw"]] for k, v in counts.items()])
+        )
     print("\nclient conversions alone, in process (p50 us):")
     print(c.table(["step", "p50 us"], [[k, v] for k, v in data["conversion_p50_us"].items()]))
     if data["client_profile"]:

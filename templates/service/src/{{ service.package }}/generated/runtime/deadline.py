@@ -20,6 +20,7 @@ __all__ = [
     "DEADLINE_HEADER",
     "DeadlineMiddleware",
     "bounded",
+    "expires_at",
     "header_value",
     "parse_header",
     "remaining",
@@ -31,6 +32,11 @@ DEADLINE_HEADER = "x-request-timeout-ms"
 
 # Absolute deadline on the time.monotonic() clock; None means "no deadline known".
 _deadline: ContextVar[float | None] = ContextVar("scaffold_request_deadline", default=None)
+
+
+# The current absolute deadline (time.monotonic() clock), or None: one contextvar read, for the
+# callers' hot paths (remaining() is the same time as seconds left).
+expires_at = _deadline.get
 
 
 def remaining() -> float | None:
