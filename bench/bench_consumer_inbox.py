@@ -71,7 +71,7 @@ async def run(args: argparse.Namespace, work: Path, url: str, postgres: str | No
     settings = Settings()
     link = settings.links.order_service_to_notification_service_order_created
     batch_max = settings.store.inbox_batch_max
-    prefetch, handler_timeout_ms = link.prefetch, link.handler_timeout_ms
+    prefetch, handler_timeout_ms = args.prefetch or link.prefetch, link.handler_timeout_ms
     event = models.OrderCreated(order_id=1, user_id=123, total=9.5)
     body = event.model_dump_json(by_alias=True).encode()
     n = args.messages
@@ -187,6 +187,7 @@ def main() -> None:
     parser = b.parser(__doc__, "bench_consumer_inbox", messages=3000, rounds=5)
     parser.add_argument("--timeout", type=float, default=300, help="seconds a candidate may take at most")
     parser.add_argument("--only", nargs="*", help="run these candidates (and raw, the baseline) only")
+    parser.add_argument("--prefetch", type=int, help="every candidate's prefetch instead of the link's planned one")
     args = parser.parse_args()
     url = b.required(b.AMQP_ENV)
     data = b.run_with_postgres("bench-consumer-", lambda work, postgres: run(args, work, url, postgres))

@@ -75,3 +75,26 @@ def test_left_out_properties_take_their_defaults_and_are_not_sent(models: types.
 def test_a_mark_in_the_spec_itself_is_not_trusted() -> None:
     messages = {"M": {"type": "object", "properties": {"a": {"type": ["string", "null"], "x-scaffold-not-null": True}}}}
     assert "_NOT_NULL" not in models_source(messages)
+
+
+@pytest.mark.parametrize("width", range(30, 50))
+def test_a_field_whose_line_is_wrapped_still_refuses_null(width: int) -> None:
+    # Long enough lines come out as `name: Type | None = (\n    Field(...)\n)`: the wrapping
+    # parentheses go with the value they hold.
+    prop = "p" * width
+    messages = {
+        "LongNames": {
+            "type": "object",
+            "properties": {prop: {"type": "object", "title": "T" * width, "properties": {"x": {"type": "string"}}}},
+        }
+    }
+    name = f"scaffold_test_models_wrapped_{width}"
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(models_source(messages), "models.py", "exec"), module.__dict__)
+        with pytest.raises(pydantic.ValidationError, match="not null"):
+            module.LongNames.model_validate({prop: None})
+        assert module.LongNames.model_validate({}).model_dump(exclude_unset=True) == {}
+    finally:
+        del sys.modules[name]

@@ -280,6 +280,11 @@ def refuse_null(source: str) -> str:
     def at(line: int, col: int) -> int:
         return offsets[line - 1] + len(lines[line - 1].encode("utf-8")[:col].decode("utf-8"))
 
+    def segment(node: ast.expr) -> str:
+        # ast.get_source_segment splits the whole source again on every call: quadratic in a contract's
+        # thousands of models.
+        return source[at(node.lineno, node.col_offset) : at(node.end_lineno or node.lineno, node.end_col_offset or 0)]
+
     edits: list[tuple[int, int, str]] = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Call)):
@@ -288,16 +293,17 @@ def refuse_null(source: str) -> str:
         mark = next((k for k in call.keywords if k.arg == "json_schema_extra"), None)
         if mark is None or _literal(mark.value) != _NOT_NULL_EXTRA:
             continue
-        annotation = ast.get_source_segment(source, node.annotation)
+        annotation = segment(node.annotation)
         rest = [k for k in call.keywords if k is not mark]
         if not rest and len(call.args) == 1:
-            value = ast.get_source_segment(source, call.args[0])  # `Field(None)` is `None`
+            value = segment(call.args[0])  # `Field(None)` is `None`
         else:
             call.keywords = rest
             value = ast.unparse(call)
         # From the name on: an annotation may be in parentheses of its own.
         start = at(node.target.end_lineno or node.target.lineno, node.target.end_col_offset or 0)
-        end = at(call.end_lineno or call.lineno, call.end_col_offset or 0)
+        # To the statement's end: a long value comes wrapped in parentheses, `= (\n Field(...)\n)`.
+        end = at(node.end_lineno or node.lineno, node.end_col_offset or 0)
         edits.append((start, end, f": _typing.Annotated[{annotation}, _NOT_NULL] = {value}"))
     if not edits:
         return source

@@ -53,7 +53,16 @@ CONF
   echo "timeout" >&2; return 1
 }
 stop() {   # rabbitmqctl stop PIDFILE waits until the beam process has exited
-  "$BIN/rabbitmqctl" stop "$RABBITMQ_PID_FILE" || true
+  timeout 60 "$BIN/rabbitmqctl" stop "$RABBITMQ_PID_FILE" || true  # it waits for ever on a node it cannot reach
+  # The CLI can fail to reach the node (a busy machine, a lost cookie): then the beam process is ended
+  # by its pid, so that the next start finds the AMQP port free.
+  local pid; pid=$(cat "$RABBITMQ_PID_FILE" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$RABBITMQ_PID_FILE"
   # epmd (Erlang port mapper, started by the first node) outlives the node; RABBIT_STOP_EPMD=1 ends it
   # (epmd -kill refuses while other Erlang nodes are still registered)
   [ "${RABBIT_STOP_EPMD:-0}" = 1 ] && epmd -kill >/dev/null 2>&1 || true
