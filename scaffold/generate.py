@@ -77,7 +77,8 @@ class Generated:
 
 
 def _summary(service: dict[str, Any]) -> str:
-    grpc = f", gRPC :{service['grpc_port']} ({service['grpc']['full_service']})" if service["grpc"] else ""
+    served = ", ".join(s["full_name"] for s in service["grpc"]["services"]) if service["grpc"] else ""
+    grpc = f", gRPC :{service['grpc_port']} ({served})" if service["grpc"] else ""
     return (
         f"{service['name']}: package {service['package']}, env {service['env_prefix']}*, "
         f"REST :{service['http_port']}{grpc}"

@@ -3,23 +3,18 @@ reflection v1 and v1alpha, a unary and a server-streaming call whose fields have
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from typing import Any
 
 import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2
 
-from tests.generation import ROOT, generate_example
-
-# scripts/install_tools.sh puts it here when it is not on PATH.
-LOCAL_GRPCURL = ROOT / ".cache" / "tools" / "bin" / "grpcurl"
+from tests.generation import generate_example
+from tests.grpcurl import grpcurl
 
 HANDLERS = '''
 """Handlers that echo what they were sent, to see every field arrive."""
@@ -72,16 +67,6 @@ asyncio.run(main())
 """
 
 
-def _grpcurl() -> str:
-    found = shutil.which("grpcurl") or (str(LOCAL_GRPCURL) if LOCAL_GRPCURL.is_file() else None)
-    if found is None:
-        message = "grpcurl is not installed (scripts/install_tools.sh installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     out = tmp_path_factory.mktemp("interop") / "out"
@@ -109,24 +94,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait(timeout=30)
 
 
-def _call(address: str, *args: str, data: dict[str, Any] | None = None) -> list[Any]:
-    command = [_grpcurl(), "-plaintext", "-max-time", "60"]
-    if data is not None:
-        command += ["-d", json.dumps(data)]
-    result = subprocess.run([*command, address, *args], capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    if args[0] == "list":
-        return result.stdout.split()
-    decoder, text, found = json.JSONDecoder(), result.stdout.strip(), []
-    while text:
-        value, end = decoder.raw_decode(text)
-        found.append(value)
-        text = text[end:].strip()
-    return found
-
-
 def test_grpcurl_lists_the_services_through_reflection(server: str) -> None:
-    services = _call(server, "list")
+    services = grpcurl(server, "list")
     assert {"shop.v2.ShopCatalog", "grpc.health.v1.Health"} <= set(services)
 
 
@@ -145,7 +114,7 @@ def test_reflection_v1_and_v1alpha_both_answer(server: str) -> None:
 
 def test_unary_call_keeps_fields_with_underscores(server: str) -> None:
     data = {"item_id": "sku_1", "read_mask": {"paths": ["item_id", "unit_price"]}}
-    [reply] = _call(server, "shop.v2.ShopCatalog/GetItem", data=data)
+    [reply] = grpcurl(server, "shop.v2.ShopCatalog/GetItem", data=data)
     assert reply == {
         "itemId": "sku_1",
         "createdAt": "2024-01-02T03:04:05Z",
@@ -158,9 +127,9 @@ def test_unary_call_keeps_fields_with_underscores(server: str) -> None:
 
 
 def test_server_streaming_call_keeps_fields_with_underscores(server: str) -> None:
-    replies = _call(server, "shop.v2.ShopCatalog/ListItems", data={"page_size": 3, "page_token": "p_t"})
+    replies = grpcurl(server, "shop.v2.ShopCatalog/ListItems", data={"page_size": 3, "page_token": "p_t"})
     assert replies == [{"itemId": f"p_t-{i}", "reorderLevel": i} for i in range(3)]
 
 
 def test_empty_reply(server: str) -> None:
-    assert _call(server, "shop.v2.ShopCatalog/DeleteItem", data={"itemId": "x"}) == [{}]
+    assert grpcurl(server, "shop.v2.ShopCatalog/DeleteItem", data={"itemId": "x"}) == [{}]

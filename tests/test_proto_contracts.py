@@ -4,7 +4,11 @@ text says can reach generated code, files of one name kept apart, distributions'
 from __future__ import annotations
 
 import ast
+import json
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from scaffold.proto_files import layout, slug
 from scaffold.spec.contracts import import_proto
 from scaffold.spec.load import load_spec
 from tests.generation import ROOT, generate_example
+from tests.grpcurl import grpcurl
 
 PROTOS = ROOT / "tests" / "fixtures" / "protos"
 PUBLIC = PROTOS / "public"
@@ -250,6 +255,8 @@ def test_two_contracts_with_one_file_name_stay_apart(generated: Path) -> None:
         "ShopCatalogStub": "proto_2shop_v2_ete_pb2_grpc",
         "IAMCredentialsStub": "iamcredentials_pb2_grpc",
         "ByteStreamStub": "bytestream_pb2_grpc",
+        "PublisherStub": "pubsub_pb2_grpc",
+        "SubscriberStub": "pubsub_pb2_grpc",
     }
 
 
@@ -266,3 +273,142 @@ def test_one_file_imported_by_two_contracts_is_compiled_once(tmp_path: Path) -> 
     contracts = {n: import_proto(tmp_path / n / "svc.proto", f"{n}/svc.proto") for n in ("a", "b")}
     found = layout({n: (c.proto_descriptor, c.proto_main) for n, c in contracts.items()})
     assert [f.name for f in found.files] == ["a_svc.proto", "b_svc.proto", "money.proto"]
+
+
+# --- a file of several services -------------------------------------------------------------------
+
+PUBSUB_HANDLERS = """
+
+# Echoing handlers of one Publisher and two Subscriber rpcs (the last definition of a name wins).
+
+
+async def publish(request: models.PublishRequest, ctx: Context) -> models.PublishResponse:
+    ids = [f"{request.topic}/{m.orderingKey}" for m in request.messages]
+    return models.PublishResponse.model_validate({"messageIds": ids})
+
+
+async def pull(request: models.PullRequest, ctx: Context) -> models.PullResponse:
+    received = [{"ackId": f"{request.subscription}/{i}"} for i in range(request.maxMessages)]
+    return models.PullResponse.model_validate({"receivedMessages": received})
+
+
+async def streaming_pull(
+    requests: AsyncIterator[models.StreamingPullRequest], ctx: Context
+) -> AsyncIterator[models.StreamingPullResponse]:
+    async for request in requests:
+        yield models.StreamingPullResponse.model_validate({"receivedMessages": [{"ackId": request.subscription}]})
+"""
+
+PUBSUB_SERVER = """
+import asyncio
+
+from pubsub_service.generated.context import Context
+from pubsub_service.generated.grpc_server import SERVICE_NAMES, serve
+
+
+async def main() -> None:
+    server, port = await serve(Context(), "127.0.0.1", 0)
+    print(port, *SERVICE_NAMES, flush=True)
+    await server.wait_for_termination()
+
+
+asyncio.run(main())
+"""
+
+PUBSUB_CALLER = """
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from gateway.generated import models
+from gateway.generated.clients import PubsubServiceClient
+from gateway.generated.settings import Settings
+
+
+async def main() -> None:
+    client = PubsubServiceClient(Settings())
+    published = await client.publish(
+        models.PublishRequest.model_validate({"topic": "t", "messages": [{"orderingKey": "a"}, {"orderingKey": "b"}]})
+    )
+    pulled = await client.pull(models.PullRequest.model_validate({"subscription": "s", "maxMessages": 2}))
+
+    async def requests() -> AsyncIterator[models.StreamingPullRequest]:
+        for name in ("s1", "s2"):
+            yield models.StreamingPullRequest.model_validate({"subscription": name, "streamAckDeadlineSeconds": 10})
+
+    streamed = [reply async for reply in client.streaming_pull(requests())]
+    await client.aclose()
+    print(json.dumps({
+        "published": published.messageIds,
+        "pulled": [m.ackId for m in pulled.receivedMessages],
+        "streamed": [m.ackId for reply in streamed for m in reply.receivedMessages],
+    }))
+
+
+asyncio.run(main())
+"""
+
+
+def test_each_service_of_a_file_is_served_and_called_under_its_own_name(generated: Path, tmp_path: Path) -> None:
+    server_dir, caller_dir = tmp_path / "pubsub-service", tmp_path / "gateway"
+    shutil.copytree(generated / "pubsub-service", server_dir)
+    shutil.copytree(generated / "gateway", caller_dir)
+    handlers = server_dir / "src" / "pubsub_service" / "handlers.py"
+    handlers.write_text(handlers.read_text(encoding="utf-8") + PUBSUB_HANDLERS, encoding="utf-8")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-c", PUBSUB_SERVER],
+        cwd=server_dir,
+        env={**env, "PYTHONPATH": str(server_dir / "src")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port, *served = server.stdout.readline().split()
+        assert served == ["google.pubsub.v1.Publisher", "google.pubsub.v1.Subscriber"], server.stderr
+        caller = subprocess.run(
+            [sys.executable, "-c", PUBSUB_CALLER],
+            cwd=caller_dir,
+            env={**env, "PYTHONPATH": str(caller_dir / "src"), "GATEWAY_PUBSUB_SERVICE_TARGET": f"127.0.0.1:{port}"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert caller.returncode == 0, caller.stderr
+        assert json.loads(caller.stdout) == {
+            "published": ["t/a", "t/b"],
+            "pulled": ["s/0", "s/1"],
+            "streamed": ["s1", "s2"],
+        }
+        # The independent client's view: both services by reflection, answering by their full names.
+        assert {"google.pubsub.v1.Publisher", "google.pubsub.v1.Subscriber"} <= set(
+            grpcurl(f"127.0.0.1:{port}", "list")
+        )
+        data = {"subscription": "s", "max_messages": 1}
+        assert grpcurl(f"127.0.0.1:{port}", "google.pubsub.v1.Subscriber/Pull", data=data) == [
+            {"receivedMessages": [{"ackId": "s/0"}]}
+        ]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
+
+
+def test_two_services_of_a_file_may_not_share_an_rpc_name(tmp_path: Path) -> None:
+    proto = tmp_path / "two.proto"
+    proto.write_text(
+        'syntax = "proto3";\npackage t.v1;\nmessage M { string a = 1; }\n'
+        "service A {\n  rpc Get(M) returns (M);\n}\nservice B {\n  rpc Get(M) returns (M);\n}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecInvalid) as caught:
+        import_proto(proto, "two.proto")
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.field) == ("two.proto", 8, "B.Get")
+    assert "defined by two services" in problem.message

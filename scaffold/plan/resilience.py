@@ -205,7 +205,8 @@ def _grpc(link: Link, upstream: Cap | None) -> dict[str, Any]:
     total, _ = _timeouts(link, "grpc", attempts, initial, cap, upstream)
     variant = "idempotent" if link.idempotent else "not idempotent"
     values: dict[str, Any] = {
-        "service": link.target.proto_service or "",
+        # The .proto service that declares the method (a contract may declare several).
+        "service": (link.op.grpc_service if link.op else None) or link.target.proto_service or "",
         "method": link.op.name if link.op else "",
         "streaming": link.op.streaming if link.op else "none",
         "idempotent": link.idempotent,

@@ -389,6 +389,7 @@ def served_contract(spec: LoadedSpec, service: str) -> str | None:
 def _grpc_op(spec: LoadedSpec, op: OperationDef, contract: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": op.name,
+        "service": op.grpc_service or contract["service"],
         "snake": names.function(op.name),
         "streaming": op.streaming,
         "request": op.request,
@@ -438,9 +439,12 @@ def _proto_identity(
             py_module, attr = protos.types[full_names[message]]
             used[py_module.alias] = py_module
             pb_types[message] = f"{py_module.alias}.{attr}"
+        # A contract may declare several services: each is served (and called) under its own name.
+        declared = list(dict.fromkeys(op.grpc_service or proto_service for op in grpc_ops)) or [proto_service]
         return {
-            "service": proto_service,
-            "full_service": f"{package}.{proto_service}" if package else proto_service,
+            "service": declared[0],
+            "full_service": _full_name(package, declared[0]),
+            "services": [{"name": name, "full_name": _full_name(package, name)} for name in declared],
             "proto_package": package,
             "module": module,
             "proto_file": main,
@@ -457,6 +461,7 @@ def _proto_identity(
     return {
         "service": proto_service,
         "full_service": f"{package}.{proto_service}",
+        "services": [{"name": proto_service, "full_name": f"{package}.{proto_service}"}],
         "proto_package": package,
         "module": module,
         "proto_file": f"{module}.proto",
@@ -494,6 +499,39 @@ def _proto_identity(
             ],
         },
     }
+
+
+def _full_name(package: str, service: str) -> str:
+    return f"{package}.{service}" if package else service
+
+
+def _stubs(client: dict[str, Any], links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stubs a gRPC client holds, one per .proto service its links call (all on one channel),
+    and which stub and service-config key each link uses. The first service's methods are keyed
+    by their name in the service config, the others' by `package.Service/Method`."""
+    full_names = {s["name"]: s["full_name"] for s in client["services"]}
+    for link in links:
+        link["grpc_service"] = link["grpc_service"] or client["service"]
+    called = list(dict.fromkeys(link["grpc_service"] for link in links))
+    stubs = []
+    for index, name in enumerate(called):
+        prefix = "" if index == 0 else f"_{names.snake(name)}"
+        stubs.append(
+            {
+                "name": name,
+                "full_name": full_names[name],
+                "instance": f"{prefix}_stub_instance",
+                "property": f"{prefix}_stub",
+                "connect": f"{prefix}_stub_connect" if prefix else "_connect",
+            }
+        )
+    by_name = {stub["name"]: stub for stub in stubs}
+    for link in links:
+        stub = by_name[link.pop("grpc_service")]
+        link["stub"] = stub
+        name = link["operation"]["name"]
+        link["config_key"] = name if stub is stubs[0] else f"{stub['full_name']}/{name}"
+    return stubs
 
 
 def _clients(
@@ -535,6 +573,7 @@ def _clients(
                     **binding(op, _schema_of(spec, op.request) if op.request else {}),
                     "resilience": p.resilience,
                     "reason": p.reason,
+                    **({"grpc_service": op.grpc_service} if pattern == "grpc" else {}),
                 }
             )
         client: dict[str, Any] = {
@@ -549,6 +588,9 @@ def _clients(
         else:
             client["target_address"] = f"127.0.0.1:{GRPC_PORT_BASE + ports.get(target_name, 0)}"
             client.update(_proto_identity(spec, target, grpc_exposed[target_name], protos))
+            client["stubs"] = _stubs(client, links)
+            # Named after the first service it calls, which need not be the contract's first.
+            client["service"], client["full_service"] = client["stubs"][0]["name"], client["stubs"][0]["full_name"]
             for link in links:
                 link["request_pb"] = client["pb_types"][link["operation"]["request"]]
                 link["response_pb"] = client["pb_types"][link["operation"]["response"]]

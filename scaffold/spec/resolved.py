@@ -58,6 +58,9 @@ class OperationDef:
     body: str | None = None  # NO_BODY, WHOLE_MESSAGE or a property of the request message
     body_required: bool = True
     status: int | None = None  # success status; unset: 200 with a response, 204 without
+    # The .proto service that declares the rpc (a contract may declare several); unset: the
+    # endpoint's one service.
+    grpc_service: str | None = None
 
 
 @dataclass(frozen=True)

@@ -333,11 +333,11 @@ def _proto_operations(
                         field,
                     )
                 )
-            operations[method.name] = _proto_operation(method, lines.comment(at))
+            operations[method.name] = _proto_operation(service.name, method, lines.comment(at))
     return operations
 
 
-def _proto_operation(method: pb.MethodDescriptorProto, description: str) -> OperationDef:
+def _proto_operation(service: str, method: pb.MethodDescriptorProto, description: str) -> OperationDef:
     kind = {(False, False): "none", (False, True): "server", (True, False): "client", (True, True): "bidi"}
     return OperationDef(
         name=method.name,
@@ -349,6 +349,7 @@ def _proto_operation(method: pb.MethodDescriptorProto, description: str) -> Oper
         http_method="POST",
         http_path="/" + kebab(method.name),
         transports=frozenset({"grpc"}),
+        grpc_service=service,
     )
 
 
