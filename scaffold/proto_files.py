@@ -90,6 +90,9 @@ class PyModule:
     package: str | None  # None: the service's own `generated/proto` package
     name: str  # "orders_pb2"
     alias: str  # the name generated code imports it as
+    # googleapis-common-protos ships .pyi stubs without a py.typed marker: mypy reads them only
+    # when told to (`follow_untyped_imports`).
+    untyped: bool = False
 
     def import_from(self, proto_package: str) -> str:
         """The `from X import Y` line, with ``proto_package`` for the service's own modules."""
@@ -204,7 +207,8 @@ def layout(contracts: Mapping[str, tuple[bytes, str]], reserved: Iterable[str] =
                 if provider[1] != "protobuf":
                     result.distributions.add(provider[1])
                 package, module_name = _module_of(provider[0])
-                module = PyModule(package, module_name, f"{package.replace('.', '_')}_{module_name}")
+                alias = f"{package.replace('.', '_')}_{module_name}"
+                module = PyModule(package, module_name, alias, untyped=provider[1] == GOOGLEAPIS)
             result.modules[renames[name]] = module
             _index_types(file, module, result.types)
         result.renamed[owner] = renames

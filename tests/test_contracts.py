@@ -559,3 +559,37 @@ def test_inline_schema_name_does_not_shadow_a_component(tmp_path: Path) -> None:
     contract = import_openapi(path, "api.yaml")
     assert contract.operations["CreateOrder"].request == "CreateOrderRequest2"
     assert contract.warnings == ()
+
+
+def test_a_schema_named_like_a_models_import_is_renamed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        openapi: 3.1.0
+        paths:
+          /fields:
+            post:
+              operationId: createField
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: {$ref: '#/components/schemas/Field'}
+              responses:
+                '200':
+                  description: ok
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/Enum'}
+        components:
+          schemas:
+            Field: {type: object, properties: {name: {type: string}}}
+            Enum: {type: string, enum: [a, b]}
+        """,
+    )
+    contract = import_openapi(path, "api.yaml")
+    assert (contract.operations["CreateField"].request, contract.operations["CreateField"].response) == (
+        "FieldMessage",
+        "EnumMessage",
+    )
+    assert contract.renamed == {"EnumMessage": "Enum", "FieldMessage": "Field"}

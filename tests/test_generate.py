@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import scaffold.generate as generate_module
 from scaffold.cli import main
 from scaffold.generate import GenerateError
-from tests.generation import EXAMPLES, generate_example, imported_modules, tree_bytes
+from tests.generation import EXAMPLES, generate_example, imported_modules, run_tool, tree_bytes
 
 
 def test_same_spec_gives_the_same_bytes(tmp_path: Path) -> None:
@@ -190,3 +190,40 @@ def test_message_handlers_describe_the_semantics_of_their_transport(tmp_path: Pa
     module_doc, handler_doc = docs(queue, "on_order_created")
     assert "acks the message" in module_doc and "delivery limit" in module_doc and "topic" not in module_doc
     assert "queue `order.created`" in handler_doc and "retry queues" in handler_doc
+
+
+LONG_NAMES = """\
+version: 1
+name: long
+services:
+  order-fulfilment-coordination-service:
+    description: Calls the other one.
+  warehouse-inventory-reservation-service:
+    operations:
+      ReserveInventoryForPendingOrderLines: {request: Lines, response: Lines}
+      ListMonitoredInventoryReservationDescriptors: {request: Lines, response: Lines}
+messages:
+  Lines: {schema: {type: object, properties: {count: {type: integer}}}}
+interactions:
+  - from: order-fulfilment-coordination-service
+    to: warehouse-inventory-reservation-service
+    use_case: user-facing
+    operation: ReserveInventoryForPendingOrderLines
+  - from: order-fulfilment-coordination-service
+    to: warehouse-inventory-reservation-service
+    use_case: high-throughput-internal
+    operation: ListMonitoredInventoryReservationDescriptors
+"""
+
+
+def test_long_link_names_still_pass_the_line_length_rule(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LONG_NAMES, encoding="utf-8")
+    result = CliRunner().invoke(main, ["generate", str(spec), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    service = tmp_path / "out" / "order-fulfilment-coordination-service"
+    settings = service / "src" / "order_fulfilment_coordination_service" / "generated" / "settings.py"
+    assert max(len(line) for line in settings.read_text(encoding="utf-8").splitlines()) > 120
+    for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
+        checked = run_tool(service, *command)
+        assert checked.returncode == 0, checked.stdout + checked.stderr

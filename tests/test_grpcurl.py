@@ -1,8 +1,9 @@
 """A generated gRPC server from an imported contract, driven by an independent client (grpcurl):
-reflection v1 and v1alpha, a unary and a server-streaming call whose fields have underscores."""
+reflection v1 and v1alpha, a unary and a server-streaming call whose fields have underscores, a googleapis reply."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ HANDLERS = '''
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -48,6 +50,11 @@ async def list_items(request: models.ListItemsRequest, ctx: Context) -> AsyncIte
 
 async def delete_item(request: models.GetItemRequest, ctx: Context) -> models.Empty:
     return models.Empty()
+
+
+async def export_item(request: models.GetItemRequest, ctx: Context) -> models.HttpBody:
+    # bytes travel as base64 text, as in protobuf's JSON mapping
+    return models.HttpBody(contentType="text/csv", data=base64.b64encode(f"id;{request.itemId}".encode()).decode())
 '''
 
 SERVER = """
@@ -133,3 +140,10 @@ def test_server_streaming_call_keeps_fields_with_underscores(server: str) -> Non
 
 def test_empty_reply(server: str) -> None:
     assert grpcurl(server, "shop.v2.ShopCatalog/DeleteItem", data={"itemId": "x"}) == [{}]
+
+
+def test_a_googleapis_message_as_the_reply(server: str) -> None:
+    [reply] = grpcurl(server, "shop.v2.ShopCatalog/ExportItem", data={"item_id": "sku_9"})
+    # googleapis-common-protos' descriptors carry no json_name: grpcurl prints that field by its
+    # proto name, which protobuf's JSON mapping accepts as well.
+    assert reply == {"content_type": "text/csv", "data": base64.b64encode(b"id;sku_9").decode()}

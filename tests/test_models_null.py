@@ -31,11 +31,12 @@ MESSAGES: dict[str, dict[str, Any]] = {
             "anything": {},
             "class": {"type": "boolean"},
             "nested": {"type": "object", "properties": {"depth": {"type": "integer"}}},
+            "blob": {"type": "string", "contentEncoding": "base64"},
         },
     },
     "Part": {"type": "object", "properties": {"id": {"type": "integer"}}},
 }
-REFUSE = ["label", "count", "size", "part", "either", "both", "class", "nested"]
+REFUSE = ["label", "count", "size", "part", "either", "both", "class", "nested", "blob"]
 ACCEPT = ["note", "maybe_size", "maybe_part", "anything"]
 
 
@@ -70,6 +71,11 @@ def test_left_out_properties_take_their_defaults_and_are_not_sent(models: types.
         models.Thing.model_validate({"name": "x", "nested": {"depth": None}})
     with pytest.raises(pydantic.ValidationError):
         models.Thing.model_validate({"name": None})
+
+
+def test_the_rest_of_a_marked_fields_schema_keywords_stay(models: types.ModuleType) -> None:
+    # A bytes field of a .proto contract: its `contentEncoding` rides along with the mark.
+    assert models.Thing.model_json_schema()["properties"]["blob"]["contentEncoding"] == "base64"
 
 
 def test_a_mark_in_the_spec_itself_is_not_trusted() -> None:

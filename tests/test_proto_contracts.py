@@ -174,6 +174,23 @@ def test_include_folders_stay_inside_the_spec_folder(tmp_path: Path, where: str)
     assert "proto_paths" in rendered and where in rendered
 
 
+def test_a_wider_root_admits_include_folders_beside_the_spec(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    _proto(shared / "t" / "v1" / "common.proto")
+    spec_dir = tmp_path / "system"
+    spec_dir.mkdir()
+    (spec_dir / "echo.proto").write_text(
+        'syntax = "proto3";\npackage e.v1;\nimport "t/v1/common.proto";\n'
+        "service Relay {\n  rpc Say(t.v1.SayRequest) returns (t.v1.SayReply);\n}\n",
+        encoding="utf-8",
+    )
+    spec = _spec(spec_dir, "echo:\n  contracts: {proto: echo.proto, proto_paths: ['../shared']}\n")
+    with pytest.raises(SpecInvalid) as caught:
+        load_spec(spec)
+    assert "--root" in caught.value.problems[0].hint
+    assert set(load_spec(spec, root=tmp_path).endpoints["echo"].operations) == {"Say"}
+
+
 def test_googleapis_files_are_imported_from_googleapis_common_protos(generated: Path) -> None:
     proto = _proto_dir(generated, "shop-service")
     assert not [p for p in proto.iterdir() if p.name.startswith("google")]
@@ -412,3 +429,25 @@ def test_two_services_of_a_file_may_not_share_an_rpc_name(tmp_path: Path) -> Non
     [problem] = caught.value.problems
     assert (problem.file, problem.line, problem.field) == ("two.proto", 8, "B.Get")
     assert "defined by two services" in problem.message
+
+
+def test_a_message_named_like_a_models_import_is_renamed(tmp_path: Path) -> None:
+    # Google's Firestore admin API has a message `Field`; the models module imports pydantic's `Field`.
+    proto = tmp_path / "admin.proto"
+    proto.write_text(
+        'syntax = "proto3";\npackage t.v1;\n'
+        "message Field { string name = 1; }\nmessage GetFieldRequest { string name = 1; }\n"
+        "service Admin {\n  rpc GetField(GetFieldRequest) returns (Field);\n}\n",
+        encoding="utf-8",
+    )
+    contract = import_proto(proto, "admin.proto")
+    assert set(contract.messages) == {"FieldMessage", "GetFieldRequest"}
+    assert contract.operations["GetField"].response == "FieldMessage"
+    assert contract.proto_types == {"FieldMessage": ".t.v1.Field", "GetFieldRequest": ".t.v1.GetFieldRequest"}
+
+
+def test_googleapis_stubs_are_type_checked(generated: Path) -> None:
+    # googleapis-common-protos has .pyi stubs and no py.typed marker: mypy is told to read them.
+    for service in ("gateway", "shop-service"):
+        pyproject = (generated / service / "pyproject.toml").read_text(encoding="utf-8")
+        assert 'module = ["google.api.*"]\nfollow_untyped_imports = true' in pyproject, service

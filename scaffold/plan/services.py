@@ -144,6 +144,10 @@ def _slice(
         # contract of the service (for its tests); googleapis-common-protos when they need it.
         "client_pb_imports": _union(c["pb_imports"] for c in grpc_clients),
         "pb_imports": _union([c["pb_imports"] for c in grpc_clients] + ([grpc["pb_imports"]] if grpc else [])),
+        # Packages of those modules whose .pyi stubs mypy must be told to read.
+        "untyped_pb_packages": sorted(
+            {m["package"] for c in grpc_clients + ([grpc] if grpc else []) for m in c["pb_imports"] if m["untyped"]}
+        ),
         "proto_requirements": [
             requirement(d) for d in sorted(protos.distributions - {"grpcio-health-checking", "grpcio-reflection"})
         ],
@@ -418,7 +422,7 @@ def _proto_owners(
 
 
 def _module_entry(module: PyModule) -> dict[str, Any]:
-    return {"package": module.package, "name": module.name, "alias": module.alias}
+    return {"package": module.package, "name": module.name, "alias": module.alias, "untyped": module.untyped}
 
 
 def _proto_identity(

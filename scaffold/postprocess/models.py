@@ -185,7 +185,6 @@ def _generate(messages: dict[str, dict[str, Any]]) -> str:
 # copies into the field), and the models refuse their null with a validator that runs on given
 # values only: an absent property still takes its default.
 NOT_NULL = "x-scaffold-not-null"
-_NOT_NULL_EXTRA = {NOT_NULL: True}
 _REFUSE_NULL = """
 import pydantic as _pydantic
 import typing as _typing
@@ -291,10 +290,14 @@ def refuse_null(source: str) -> str:
             continue
         call = node.value
         mark = next((k for k in call.keywords if k.arg == "json_schema_extra"), None)
-        if mark is None or _literal(mark.value) != _NOT_NULL_EXTRA:
+        extra = _literal(mark.value) if mark is not None else None
+        if not (isinstance(extra, dict) and extra.get(NOT_NULL) is True):
             continue
         annotation = segment(node.annotation)
         rest = [k for k in call.keywords if k is not mark]
+        kept = {key: value for key, value in extra.items() if key != NOT_NULL}
+        if kept:  # other keywords of the schema (`contentEncoding` of a bytes field) stay
+            rest.append(ast.keyword(arg="json_schema_extra", value=ast.parse(repr(kept), mode="eval").body))
         if not rest and len(call.args) == 1:
             value = segment(call.args[0])  # `Field(None)` is `None`
         else:

@@ -309,13 +309,18 @@ class _Resolver:
         return extra
 
     def _proto_paths(self, paths: list[str], loc: Loc) -> list[Path] | None:
-        """The include roots, each a folder inside the spec's folder (None when one is not)."""
-        base = self.base_dir.resolve()
+        """The include roots, each a folder under the root that confines every referenced file
+        (the spec's folder unless `--root` widens it); None when one is not."""
+        root = self.root.resolve()
         found = []
         for i, raw in enumerate(paths):
             folder = (self.base_dir / raw).resolve()
-            if not folder.is_relative_to(base):
-                self.fail((*loc, i), f"`{raw}` is outside the spec's folder", "keep include folders next to the spec")
+            if not folder.is_relative_to(root):
+                self.fail(
+                    (*loc, i),
+                    f"`{raw}` is outside {root}, the folder referenced files must be in",
+                    "keep include folders next to the spec, or allow a wider folder with `--root DIR`",
+                )
                 return None
             if not folder.is_dir():
                 self.fail((*loc, i), f"`{raw}` is not a folder", "give a folder the .proto's imports are found in")

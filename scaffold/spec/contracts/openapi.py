@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from scaffold.errors import Problem, SpecInvalid
-from scaffold.names import pascal
+from scaffold.names import MODEL_IMPORTS, pascal
 from scaffold.spec.contracts import HTTP_PATH, PASCAL, ImportedContract
 from scaffold.spec.resolved import IDEMPOTENT_METHODS, NO_BODY, WHOLE_MESSAGE, MessageDef, OperationDef, ParamDef
 from scaffold.spec.yaml_source import Loc, Source, parse_yaml, read_text
@@ -746,6 +746,8 @@ def _message_names(schemas: dict[str, Any]) -> dict[str, str]:
         base = original if PASCAL.match(original) else pascal(original)
         if not PASCAL.match(base):
             base = f"Schema{base}"
+        if base in MODEL_IMPORTS:  # `Field`, `Enum`...: names the models module imports
+            base = f"{base}Message"
         name = base
         for n in itertools.count(2):
             if name not in taken:

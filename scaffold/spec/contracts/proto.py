@@ -17,7 +17,7 @@ from google.protobuf import descriptor_pb2 as pb
 from google.protobuf.message import DecodeError
 
 from scaffold.errors import Problem, SpecInvalid
-from scaffold.names import kebab
+from scaffold.names import MODEL_IMPORTS, kebab
 from scaffold.proto_files import PROVIDED_PACKAGES, googleapis_files
 from scaffold.spec.contracts import PASCAL, PASCAL_HINT, ImportedContract
 from scaffold.spec.resolved import MessageDef, OperationDef
@@ -398,7 +398,10 @@ def _json_name(field: pb.FieldDescriptorProto) -> str:
 
 
 def _short(full: str) -> str:
-    return full.rsplit(".", 1)[-1]
+    """A message's name in the spec: its own, unless the models module imports that name (Google's
+    Firestore admin API has a message `Field`, pydantic's `Field` is imported): then `FieldMessage`."""
+    short = full.rsplit(".", 1)[-1]
+    return f"{short}Message" if short in MODEL_IMPORTS else short
 
 
 class _ProtoIndex:
