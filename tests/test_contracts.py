@@ -593,3 +593,71 @@ def test_a_schema_named_like_a_models_import_is_renamed(tmp_path: Path) -> None:
         "EnumMessage",
     )
     assert contract.renamed == {"EnumMessage": "Enum", "FieldMessage": "Field"}
+
+
+def test_a_ref_to_a_schema_outside_components_schemas_is_inlined(tmp_path: Path) -> None:
+    # codat.io's accounting API refers to `#/components/parameters/companyId/schema` from its schemas.
+    path = write(
+        tmp_path,
+        """\
+        openapi: 3.1.0
+        paths:
+          /companies/{companyId}:
+            parameters: [{$ref: '#/components/parameters/companyId'}]
+            get:
+              operationId: getCompany
+              responses:
+                '200':
+                  description: ok
+                  content:
+                    application/json:
+                      schema: {$ref: '#/components/schemas/Company'}
+        components:
+          parameters:
+            companyId:
+              name: companyId
+              in: path
+              required: true
+              schema: {type: string, format: uuid}
+          schemas:
+            Company:
+              type: object
+              properties:
+                id: {$ref: '#/components/parameters/companyId/schema', description: The company's id}
+                loop: {$ref: '#/components/schemas/Company/properties/id'}
+        """,
+    )
+    contract = import_openapi(path, "api.yaml")
+    assert contract.warnings == ()
+    properties = contract.messages["Company"].schema["properties"]
+    assert properties["id"] == {"description": "The company's id", "allOf": [{"type": "string", "format": "uuid"}]}
+    assert properties["loop"] == {"$ref": "#/$defs/Company/properties/id"}
+
+
+def test_a_local_ref_cycle_outside_components_skips_its_operation(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        openapi: 3.1.0
+        paths:
+          /a:
+            get:
+              operationId: getA
+              responses:
+                '200':
+                  description: ok
+                  content:
+                    application/json:
+                      schema: {$ref: '#/x-shapes/a'}
+          /b:
+            get:
+              operationId: getB
+              responses: {'204': {description: none}}
+        x-shapes:
+          a: {type: object, properties: {next: {$ref: '#/x-shapes/a'}}}
+        """,
+    )
+    contract = import_openapi(path, "api.yaml")
+    assert list(contract.operations) == ["GetB"]
+    [warning] = contract.warnings
+    assert "refers to itself" in warning.message and warning.field.startswith("x-shapes.a")

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from scaffold import names
 from scaffold.generate import generate
 from scaffold.plan.engine import build_plan
 from scaffold.spec.contracts import import_openapi
 from scaffold.spec.load import load_spec
 from tests.generation import run_tool
 from tests.json_refs import refs_in
+from tests.processes import Service, free_port, wait_ready
 
 PUBLIC = Path(__file__).parent / "fixtures" / "openapi-public"
 DOCUMENTS = sorted(str(p.relative_to(PUBLIC)) for p in PUBLIC.glob("3.*/*.json"))
@@ -62,9 +67,15 @@ def test_most_operations_of_the_public_documents_are_imported() -> None:
     assert imported / total > 0.9, (imported, total)
 
 
-# A selection that covers parameters of every location, arrays in the query, route precedence,
+# A selection that covers parameters of every location and style, arrays in the query, route precedence,
 # 3.1, allOf hierarchies, recursive schemas, enums and formats.
-GENERATED = ["3.0/petstore.json", "3.0/parameters-common.json", "3.0/schema-types.json", "3.1/train-travel.json"]
+GENERATED = [
+    "3.0/petstore.json",
+    "3.0/parameters-common.json",
+    "3.0/parameters-style.json",
+    "3.0/schema-types.json",
+    "3.1/train-travel.json",
+]
 
 
 def generate_from(document: str, root: Path) -> Path:
@@ -167,3 +178,92 @@ def test_optional_properties_refuse_null_unless_nullable(document: str, tmp_path
     result = run_tool(service, "pytest", "-q", "-p", "no:cacheprovider", "tests/test_nulls.py")
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     assert " passed" in result.stdout
+
+
+# Arrays that travel as one value (`style: form` with `explode: false`, `pipeDelimited`,
+# `spaceDelimited`, a `simple` header) and as repeated query parameters, from a generated client to
+# the generated service: (operation, the request the caller sends).
+ARRAYS = [
+    ("QueryFormNonExploded", {"array": ["a", "b c"], "primitive": "p"}),
+    ("QueryPipeDelimitedNonExploded", {"array": ["x", "y"]}),
+    ("QuerySpaceDelimitedNonExploded", {"array": ["1", "2"]}),
+    ("HeadersSimpleNonExploded", {"array": ["h1", "h2"], "primitive": "h"}),
+    ("QueryStandard", {"array": ["r", "s"]}),
+    ("QueryFormNonExploded", {"array": []}),
+]
+
+_RECORDING_HANDLER = """
+
+async def {snake}(request: models.{name}Request, ctx: Context) -> None:
+    with open(os.environ["SEEN_FILE"], "a", encoding="utf-8") as seen:
+        seen.write(json.dumps([{name!r}, request.model_dump(exclude_unset=True)]) + "\\n")
+"""
+
+_CALLER = """
+import asyncio
+import json
+import sys
+
+from gateway.generated import models
+from gateway.generated.clients import ApiServiceClient
+from gateway.generated.settings import Settings
+
+
+async def main() -> None:
+    client = ApiServiceClient(Settings())
+    for name, fields in json.loads(sys.argv[1]):
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")  # as scaffold names it
+        await getattr(client, snake)(getattr(models, name + "Request").model_validate(fields))
+    await client.aclose()
+
+
+asyncio.run(main())
+"""
+
+
+def test_arrays_of_every_supported_style_arrive_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    (folder / "api.json").write_bytes((PUBLIC / "3.0" / "parameters-style.json").read_bytes())
+    calls = "".join(
+        f"  - {{from: gateway, to: api-service, use_case: user-facing, operation: {name}}}\n"
+        for name in dict.fromkeys(name for name, _ in ARRAYS)
+    )
+    (folder / "spec.yaml").write_text(
+        "version: 1\nname: styles\nservices:\n  gateway: {description: Calls it.}\n"
+        f"  api-service:\n    contracts: {{openapi: api.json}}\ninteractions:\n{calls}"
+    )
+    spec = load_spec(folder / "spec.yaml")
+    plan = build_plan(spec)
+    assert not plan.errors, plan.errors
+    out = tmp_path / "out"
+    generate(spec, plan, out)
+    handlers = out / "api-service" / "src" / "api_service" / "handlers.py"
+    recording = "".join(
+        _RECORDING_HANDLER.format(name=name, snake=names.function(name)) for name in dict.fromkeys(n for n, _ in ARRAYS)
+    )
+    handlers.write_text(handlers.read_text() + "\nimport json  # noqa: E402\nimport os  # noqa: E402\n" + recording)
+    seen = tmp_path / "seen.jsonl"
+    port = free_port()
+    service = Service(out, "api-service", {"API_SERVICE_HTTP_PORT": str(port), "SEEN_FILE": str(seen)})
+    service.start()
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", service)
+        caller = subprocess.run(
+            [sys.executable, "-c", _CALLER, json.dumps(ARRAYS)],
+            cwd=out / "gateway",
+            env={
+                **os.environ,
+                "PYTHONPATH": str(out / "gateway" / "src"),
+                "GATEWAY_API_SERVICE_URL": f"http://127.0.0.1:{port}",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        service.stop()
+    assert caller.returncode == 0, caller.stderr
+    received = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert received == [[name, fields] for name, fields in ARRAYS]

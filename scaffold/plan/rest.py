@@ -80,18 +80,23 @@ def binding(op: OperationDef, request_schema: dict[str, Any]) -> dict[str, Any]:
             "location": param.location,
             "required": param.required,
             "json": param.encoding == "json",
-            "py_type": "str" if param.encoding == "json" else _py_type(param.schema, request_schema),
+            # An array that travels as one value, its items joined by this ("": not joined).
+            "separator": param.separator,
+            "py_type": "str" if param.encoding == "json" or param.separator else _py_type(param.schema, request_schema),
             "alias": param.name,  # None when the Python name is the wire name
-            "sample_py": repr(_wire_text(value, param.encoding == "json")),
-            # The sample as (name, text) pairs: an array is one pair per item.
-            "sample_items_py": [repr(v) for v in _as_list(_wire_text(value, param.encoding == "json"))],
+            "sample_py": repr(_wire_text(value, param.encoding == "json", param.separator)),
+            # The sample as (name, text) pairs: an array is one pair per item, unless joined.
+            "sample_items_py": [
+                repr(v) for v in _as_list(_wire_text(value, param.encoding == "json", param.separator))
+            ],
         }
         if param.location == "path":
             placeholder = "{" + param.name + "}"
             if not _ROUTE_NAME.match(param.name):
                 route = route.replace(placeholder, "{" + arg + "}")
                 item["alias"] = arg
-            sample_path = sample_path.replace(placeholder, quote(str(_wire_text(value, False)), safe=""))
+            text = _wire_text(value, False, param.separator)
+            sample_path = sample_path.replace(placeholder, quote(str(text), safe=param.separator))
         if item["alias"] == arg:
             item["alias"] = None
         rendered.append(item)
@@ -167,7 +172,7 @@ def _py_type(schema: dict[str, Any], request_schema: dict[str, Any]) -> str:
     return _PY_TYPES.get(str(kind), "str")
 
 
-def _wire_text(value: Any, as_json: bool) -> Any:
+def _wire_text(value: Any, as_json: bool, separator: str = "") -> Any:
     import json
 
     if as_json:
@@ -175,7 +180,8 @@ def _wire_text(value: Any, as_json: bool) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return [_wire_text(v, False) for v in value]
+        items = [_wire_text(v, False) for v in value]
+        return separator.join(items) if separator else items
     return "" if value is None else str(value)
 
 

@@ -32,6 +32,10 @@ class ParamDef:
     required: bool
     schema: dict[str, Any]  # JSON Schema of the value
     encoding: str = "plain"  # plain: the value as text; json: JSON text (OpenAPI `content`)
+    # An array sent as one value, its items joined by this (OpenAPI `style: form` with
+    # `explode: false`, `simple`: ","; `pipeDelimited`: "|"; `spaceDelimited`: " "); "" repeats
+    # a query parameter once per item instead.
+    separator: str = ""
 
 
 # Where an operation's request body is: no body, the whole request message, or one property of it.

@@ -152,6 +152,7 @@ class _OpenApiImporter:
         self.operations: dict[str, OperationDef] = {}
         self.messages: dict[str, MessageDef] = {}
         self.skipped: set[tuple[str, str]] = set()
+        self.inlining: set[str] = set()  # local refs being inlined, to stop at a cycle
 
     def run(self) -> ImportedContract:
         paths = self.doc.get("paths")
@@ -316,6 +317,7 @@ class _OpenApiImporter:
                     required=p.required,
                     schema=self._convert(self._resolved_schema(p.schema), p.loc, set()),
                     encoding=p.encoding,
+                    separator=p.separator,
                 )
                 for p in params
             ),
@@ -394,7 +396,7 @@ class _OpenApiImporter:
             self._warn(loc, f"header parameter `{name}` is ignored, as OpenAPI says")
             return None
         required = param.get("required") is True or location == "path"
-        encoding = "plain"
+        encoding, separator = "plain", ""
         if "content" in param:
             found = self._json_schema(param, loc)
             if found is None:
@@ -403,14 +405,16 @@ class _OpenApiImporter:
             schema, encoding = found[0], "json"
         else:
             schema = param.get("schema", {})
-            problem = _style_problem(location, param, self._resolved_schema(schema))
+            problem, separator = _style_of(location, param, self._resolved_schema(schema))
             if problem:
                 self._unsupported(loc, name, required, problem)
                 return None
         if not isinstance(schema, (dict, bool)):
             self._unsupported(loc, name, required, "its schema is not a mapping")
             return None
-        return _Param(name, location, required, schema if isinstance(schema, dict) else {}, encoding, loc)
+        read = _Param(name, location, required, schema if isinstance(schema, dict) else {}, encoding, loc)
+        read.separator = separator
+        return read
 
     def _unsupported(self, loc: Loc, name: str, required: bool, why: str) -> None:
         if required:
@@ -639,6 +643,9 @@ class _OpenApiImporter:
         """A copy of a schema with component refs rewritten to `$defs` (and 3.0 idioms to 2020-12)."""
         if not isinstance(node, dict):
             return copy.deepcopy(node)  # `true` / `false` schemas (3.1)
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/") and not ref.startswith(_COMPONENT):
+            return self._inlined(node, ref, loc, refs)
         out: dict[str, Any] = {}
         for key, value in node.items():
             here = (*loc, key)
@@ -659,6 +666,26 @@ class _OpenApiImporter:
         if self.legacy:
             out = _from_openapi30(out)
         return _integer_bounds(out)
+
+    def _inlined(self, node: dict[str, Any], ref: str, loc: Loc, refs: set[str]) -> Any:
+        """A local `$ref` outside components/schemas (to a parameter's schema, say): its target,
+        converted in its place. In 3.1 the keywords beside the `$ref` apply too; 3.0 ignores them."""
+        if ref in self.inlining:
+            raise self._skip(
+                (*loc, "$ref"), f"`$ref` to `{ref}` refers to itself", f"move the schema under `{_COMPONENT}`"
+            )
+        target: Loc = tuple(_unescape(part) for part in ref[2:].split("/"))
+        found = self._pointer(target, (*loc, "$ref"), ref)
+        self.inlining.add(ref)
+        try:
+            out = self._convert(found, target, refs)
+        finally:
+            self.inlining.discard(ref)
+        beside = {key: value for key, value in node.items() if key != "$ref"}
+        if self.legacy or not beside:
+            return out
+        converted = self._convert(beside, loc, refs)
+        return {**converted, "allOf": [out, *converted.get("allOf", [])]}
 
     def _local_ref(self, ref: str, loc: Loc, refs: set[str]) -> str:
         original = self._component_of(ref, loc)
@@ -685,6 +712,7 @@ class _Param:
         self.name, self.location, self.required = name, location, required
         self.schema, self.encoding, self.loc = schema, encoding, loc
         self.field = name
+        self.separator = ""
 
 
 _LOCATIONS = ("path", "query", "header", "cookie")
@@ -693,27 +721,38 @@ _DEFAULT_STYLE = {"path": "simple", "query": "form", "header": "simple", "cookie
 _PRIMITIVES = frozenset({"string", "integer", "number", "boolean"})
 
 
-def _style_problem(location: str, param: dict[str, Any], schema: Any) -> str | None:
-    """Why a `schema` parameter cannot be read, or None for the shapes scaffold supports.
+# The separator of an array sent as one value, by `style` (OpenAPI 3.1 "Style Values").
+_SEPARATORS = {"form": ",", "simple": ",", "pipeDelimited": "|", "spaceDelimited": " "}
 
-    Supported: primitive values in every location, and arrays of primitives as repeated query
-    parameters (the default `style: form, explode: true`).
+
+def _style_of(location: str, param: dict[str, Any], schema: Any) -> tuple[str | None, str]:
+    """Why a `schema` parameter cannot be read (None for the shapes scaffold supports), and the
+    separator of an array sent as one value ("" when a query array repeats its parameter).
+
+    Supported: primitive values in every location; arrays of primitives as repeated query
+    parameters (the default `style: form, explode: true`), as one query value (`form` with
+    `explode: false`, `pipeDelimited`, `spaceDelimited`) and as one path or header value
+    (`simple`).
     """
     style = param.get("style", _DEFAULT_STYLE[location])
     explode = param.get("explode", style == "form")
     kind = _types_of(schema)
     if kind & {"object"}:
-        return "object values are not supported; send them as JSON with `content: application/json`"
+        return "object values are not supported; send them as JSON with `content: application/json`", ""
     if "array" in kind:
-        if location != "query" or style != "form" or explode is not True:
-            return f"arrays are supported as repeated query parameters only (not `{location}`, `style: {style}`)"
         items = schema.get("items") if isinstance(schema, dict) else None
         if _types_of(items) - _PRIMITIVES - {"null"}:
-            return "arrays of arrays or objects are not supported"
-        return None
+            return "arrays of arrays or objects are not supported", ""
+        if location == "query" and style == "form" and explode is True:
+            return None, ""
+        if (location == "query" and style in ("form", "pipeDelimited", "spaceDelimited")) or (
+            location in ("path", "header") and style == "simple"
+        ):
+            return None, _SEPARATORS[style]
+        return f"arrays in `{location}` with `style: {style}` are not supported", ""
     if style != _DEFAULT_STYLE[location]:
-        return f"`style: {style}` is not supported here (only `{_DEFAULT_STYLE[location]}`)"
-    return None
+        return f"`style: {style}` is not supported here (only `{_DEFAULT_STYLE[location]}`)", ""
+    return None, ""
 
 
 def _types_of(schema: Any) -> set[str]:
