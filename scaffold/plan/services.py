@@ -345,33 +345,50 @@ def _rest_operation(spec: LoadedSpec, op: OperationDef) -> dict[str, Any]:
 
 def _route_precedence(op: OperationDef) -> list[int]:
     """Routes are tried in order: a literal segment before a placeholder in the same place, as
-    OpenAPI matches "concrete paths before their templated counterparts"."""
-    return [1 if "{" in segment else 0 for segment in op.http_path.split("/")]
+    OpenAPI matches "concrete paths before their templated counterparts", and a placeholder with
+    text of its own (Google's `{name}:cancel`) before a bare one."""
+    return _precedence(op.http_path)
+
+
+def _precedence(route: str) -> list[int]:
+    return [
+        0 if "{" not in segment else 1 if _PLACEHOLDER_ONLY.fullmatch(segment) is None else 2
+        for segment in route.split("/")
+    ]
+
+
+_PLACEHOLDER_ONLY = re.compile(r"{[^{}/]+}")
 
 
 def route_guards(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Concrete paths that a templated route would also take for a method they do not serve.
+    """Paths that a looser templated route would also take for a method they do not serve.
 
     Starlette tries routes in order and takes the first whose path and method match, so `POST
-    /pets/mine` would reach `POST /pets/{id}`; OpenAPI says the concrete path wins, and it has no POST:
-    405. Each guard is a route of its own for those methods, before the templated one.
+    /pets/mine` would reach `POST /pets/{id}`, and `GET /v2/k:undelete` would reach `GET /v2/{name}`;
+    OpenAPI says the concrete path wins (and the more specific template, here), and it has no such
+    method: 405. Each guard is a route of its own for those methods, before every route. A method
+    that a still more specific route of the guarded path serves is left to that route.
     """
     served: dict[str, set[str]] = {}
     for op in operations:
         served.setdefault(op["route"], set()).add(op["method"])
+
+    def within(inner: str, outer: str) -> bool:
+        """Every path of ``inner`` is one of ``outer`` (which is looser)."""
+        return _precedence(inner) < _precedence(outer) and _route_pattern(outer).fullmatch(_instance(inner)) is not None
+
     guards = []
     for route, methods in sorted(served.items()):
-        if "{" in route:
-            continue
-        taken = {
-            method
-            for other, others in served.items()
-            if "{" in other and _route_pattern(other).fullmatch(route)
-            for method in others - methods
-        }
+        taken = {method for other, others in served.items() if within(route, other) for method in others - methods}
+        taken -= {method for other, others in served.items() if within(other, route) for method in others}
         if taken:
             guards.append({"route": route, "methods": sorted(taken)})
     return guards
+
+
+def _instance(route: str) -> str:
+    """A path the route takes: each placeholder filled with text of no special meaning."""
+    return _PLACEHOLDER_ONLY.sub("x", route)
 
 
 def _route_pattern(route: str) -> re.Pattern[str]:

@@ -21,7 +21,7 @@ MessageName = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=60
 OperationName = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=60)]
 ChannelName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$", max_length=100)]
 FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=60)]
-HttpPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_\-/{}.]*$", max_length=200)]
+HttpPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_\-/{}.~!$&'()*+,;=:@]*$", max_length=200)]
 Text = Annotated[str, Field(max_length=2000)]
 
 UseCase = Literal[

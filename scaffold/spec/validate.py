@@ -18,7 +18,10 @@ _PATTERN_HINTS = {
     r"^[A-Z][A-Za-z0-9]*$": "use PascalCase starting with a letter, like `OrderCreated`",
     r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$": "use lower-case words joined by `.` or `-`, like `order.created`",
     r"^[A-Za-z_][A-Za-z0-9_]*$": "use a field name, like `user_id`",
-    r"^/[A-Za-z0-9_\-/{}.]*$": "start with `/` and use letters, digits, `-`, `_`, `.`, `/` and `{field}`",
+    r"^/[A-Za-z0-9_\-/{}.~!$&'()*+,;=:@]*$": (
+        "start with `/` and use letters, digits, `{field}` placeholders and the characters of a URL path"
+        " (`-._~!$&'()*+,;=:@/`)"
+    ),
     r"^[a-z][a-z0-9]*([-_.][a-z0-9]+)*$": "use lower-case words joined by `-`, `_` or `.`",
     r"^https?://[^\s\"'\\]+$": "use an http(s) URL without spaces or quotes",
 }

@@ -19,7 +19,9 @@ from scaffold.spec.resolved import MessageDef, OperationDef
 PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 PASCAL_HINT = "use PascalCase starting with a letter, like `OrderCreated`"
 # Same shape as HttpPath in scaffold.spec.model: the REST generator relies on it.
-HTTP_PATH = re.compile(r"^/[A-Za-z0-9_\-/{}.]*$")
+# RFC 3986 path characters (`pchar`: unreserved, sub-delims, ":" and "@"), without "%": a path as
+# routes see it, decoded. Google's `/v1/{name}:cancel` custom methods, OData's `$metadata`.
+HTTP_PATH = re.compile(r"^/[A-Za-z0-9_\-/{}.~!$&'()*+,;=:@]*$")
 
 
 @dataclass(frozen=True)

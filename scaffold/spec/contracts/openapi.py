@@ -517,7 +517,7 @@ class _OpenApiImporter:
         content = response.get("content") if isinstance(response, dict) else None
         if not content or status in (204, 205, 304):
             return status, None
-        found = self._json_schema(response, response_loc)
+        found = self._json_schema(response, response_loc) or self._wildcard_schema(content, response_loc)
         if found is None:
             media = ", ".join(f"`{m}`" for m in content)
             raise self._skip(
@@ -550,6 +550,20 @@ class _OpenApiImporter:
             else:
                 raise self._skip(at, f"`$ref` to `{ref}` points at nothing", "check the name after the last `/`")
         return node
+
+    def _wildcard_schema(self, content: Any, loc: Loc) -> tuple[Any, Loc] | None:
+        """The schema of a `*/*` (or `application/*`) response that is not binary: JSON satisfies it,
+        and springdoc, for one, writes `*/*` for every JSON response."""
+        if not isinstance(content, dict):
+            return None
+        for media, body in content.items():
+            if str(media).split(";")[0].strip() in ("*/*", "application/*") and isinstance(body, dict):
+                schema = body.get("schema")
+                resolved = self._resolved_schema(schema)
+                binary = isinstance(resolved, dict) and resolved.get("format") == "binary"
+                if isinstance(schema, dict) and schema and not binary:
+                    return schema, (*loc, "content", media, "schema")
+        return None
 
     def _json_schema(self, node: Any, loc: Loc) -> tuple[Any, Loc] | None:
         content = node.get("content") if isinstance(node, dict) else None
