@@ -661,3 +661,39 @@ def test_a_local_ref_cycle_outside_components_skips_its_operation(tmp_path: Path
     assert list(contract.operations) == ["GetB"]
     [warning] = contract.warnings
     assert "refers to itself" in warning.message and warning.field.startswith("x-shapes.a")
+
+
+def test_a_wildcard_response_is_read_as_json_unless_binary(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        openapi: 3.0.3
+        paths:
+          /info.0.json:
+            get:
+              operationId: getInfo
+              responses:
+                '200':
+                  description: ok
+                  content:
+                    '*/*':
+                      schema: {$ref: '#/components/schemas/Comic'}
+          /download:
+            get:
+              operationId: download
+              responses:
+                '200':
+                  description: ok
+                  content:
+                    '*/*':
+                      schema: {type: string, format: binary}
+        components:
+          schemas:
+            Comic: {type: object, properties: {num: {type: integer}}}
+        """,
+    )
+    contract = import_openapi(path, "api.yaml")
+    assert list(contract.operations) == ["GetInfo"]
+    assert contract.operations["GetInfo"].response == "Comic"
+    [warning] = contract.warnings
+    assert "not JSON" in warning.message and warning.field.startswith("paths./download")
