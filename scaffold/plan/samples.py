@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 from typing import Any
 
 import jsonschema
@@ -108,6 +110,9 @@ class _Sampler:
                 return _FORMATS[schema["format"]]
             length = max(1, int(schema.get("minLength", 1)))
             self.spend(length)
+            pattern = schema.get("pattern")
+            if isinstance(pattern, str):
+                return _matching(pattern, length, schema.get("maxLength")) or "x" * length
             return "x" * length
         if kind == "integer":
             return int(schema.get("minimum", 1))
@@ -129,3 +134,114 @@ def counterexample(schema: Any) -> tuple[bool, Any]:
     except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable, RecursionError):
         pass  # a schema the validator cannot use: generated tests then skip the negative case
     return False, None
+
+
+# Python's own regex parser and its node names (the modules behind the deprecated `sre_parse` and
+# `sre_constants`), as exrex and rstr use them.
+sre_parse: Any = importlib.import_module("re._parser")
+sre: Any = importlib.import_module("re._constants")
+
+# A character each class stands for (`\\d`, `\\w`...), and candidates for a negated class.
+_CATEGORY_CHARS = {
+    sre.CATEGORY_DIGIT: "0",
+    sre.CATEGORY_NOT_DIGIT: "a",
+    sre.CATEGORY_SPACE: " ",
+    sre.CATEGORY_NOT_SPACE: "a",
+    sre.CATEGORY_WORD: "a",
+    sre.CATEGORY_NOT_WORD: "-",
+}
+_CANDIDATES = "a0A_- .x1"
+
+
+def _matching(pattern: str, min_length: int, max_length: Any) -> str | None:
+    """A short string that `pattern` matches (JSON Schema: anywhere in the string) within the
+    length bounds, or None when none is found this simple way (lookarounds, Unicode classes...).
+
+    Built from Python's own parse of the regex: each repetition its minimum, each alternation its
+    first branch, each class its first character; then checked with the regex itself."""
+    try:
+        compiled = re.compile(pattern)
+        text = _Matcher().text(sre_parse.parse(pattern))
+    except (re.error, RecursionError, ValueError, OverflowError):
+        return None
+    limit = max_length if isinstance(max_length, int) else None
+    for candidate in (text, text + "x" * (min_length - len(text)), "x" * (min_length - len(text)) + text):
+        if len(candidate) >= min_length and (limit is None or len(candidate) <= limit) and compiled.search(candidate):
+            return candidate
+    return None
+
+
+class _Matcher:
+    def __init__(self) -> None:
+        self.groups: dict[int, str] = {}
+        self.size = 0
+
+    def text(self, items: Any) -> str:
+        return "".join(self.item(op, av) for op, av in items)
+
+    def item(self, op: Any, av: Any) -> str:
+        self.size += 1
+        if self.size > MAX_SAMPLE_SIZE:
+            raise ValueError("the pattern's smallest match is too long")
+        if op is sre.LITERAL:
+            return chr(av)
+        if op is sre.NOT_LITERAL:
+            return "a" if av != ord("a") else "b"
+        if op is sre.ANY:
+            return "a"
+        if op is sre.IN:
+            return self.one_of(av)
+        if op is sre.CATEGORY:
+            return _CATEGORY_CHARS.get(av, "a")
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            low, _high, inner = av
+            return "".join(self.text(inner) for _ in range(low))
+        if op is sre.SUBPATTERN:
+            group, _add, _remove, inner = av
+            found = self.text(inner)
+            if group is not None:
+                self.groups[group] = found
+            return found
+        if op is sre.ATOMIC_GROUP:
+            return self.text(av)
+        if op is sre.BRANCH:
+            return self.text(av[1][0])
+        if op is sre.GROUPREF:
+            return self.groups.get(av, "")
+        if op is sre.GROUPREF_EXISTS:
+            return self.text(av[1])
+        return ""  # anchors and lookarounds take no characters
+
+    def one_of(self, items: list[tuple[Any, Any]]) -> str:
+        if items and items[0][0] is sre.NEGATE:
+            refused = re.compile("[" + "".join(_class_part(op, av) for op, av in items[1:]) + "]")
+            return next((c for c in _CANDIDATES if not refused.fullmatch(c)), "a")
+        op, av = items[0]
+        if op is sre.LITERAL:
+            return chr(av)
+        if op is sre.RANGE:
+            return chr(av[0])
+        if op is sre.CATEGORY:
+            return _CATEGORY_CHARS.get(av, "a")
+        return "a"
+
+
+def _class_part(op: Any, av: Any) -> str:
+    """One member of a character class, written back as regex text."""
+    if op is sre.LITERAL:
+        return re.escape(chr(av))
+    if op is sre.RANGE:
+        return f"{re.escape(chr(av[0]))}-{re.escape(chr(av[1]))}"
+    if op is sre.CATEGORY:
+        return {v: k for k, v in _CATEGORY_TEXT.items()}.get(av, "")
+    return ""
+
+
+_CATEGORY_TEXT = {
+    "\\d": sre.CATEGORY_DIGIT,
+    "\\D": sre.CATEGORY_NOT_DIGIT,
+    "\\s": sre.CATEGORY_SPACE,
+    "\\S": sre.CATEGORY_NOT_SPACE,
+    "\\w": sre.CATEGORY_WORD,
+    "\\W": sre.CATEGORY_NOT_WORD,
+}

@@ -1,0 +1,43 @@
+"""Example values of generated handlers and tests: valid against their schema, patterns included."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scaffold.plan.samples import sample
+
+# Patterns of public contracts (AWS ARNs, Azure subscription ids) and the regex features they use.
+PATTERNS = [
+    r"arn:([a-z\d-]+):.*:.*:.*:.+",
+    r"^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$",
+    r"^[^@\s]+@[^.\s]+\.com$",
+    r"^(a|bb)\1$",
+    r"^\d{3}-\d{2}$",
+    r"^(?!x)[a-z]+$",
+    r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?$",
+    r"^\W\S\D$",
+    r"^[^0-9a]{3}$",
+]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_a_string_sample_matches_its_pattern(pattern: str) -> None:
+    schema = {"type": "string", "pattern": pattern}
+    jsonschema.validate(sample(schema), schema)
+
+
+def test_a_pattern_and_a_minimum_length_are_both_met() -> None:
+    schema = {"type": "string", "pattern": "^[a-z]{2,}$", "minLength": 5}
+    jsonschema.validate(sample(schema), schema)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(PATTERNS), st.integers(min_value=1, max_value=40))
+def test_the_sample_of_a_pattern_is_valid_or_plain(pattern: str, min_length: int) -> None:
+    # What a simple construction cannot find falls back to the plain sample, never to an exception.
+    schema = {"type": "string", "pattern": pattern, "minLength": min_length}
+    value = sample(schema)
+    assert isinstance(value, str) and len(value) >= min_length
