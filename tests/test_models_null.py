@@ -104,3 +104,37 @@ def test_a_field_whose_line_is_wrapped_still_refuses_null(width: int) -> None:
         assert module.LongNames.model_validate({}).model_dump(exclude_unset=True) == {}
     finally:
         del sys.modules[name]
+
+
+def test_a_field_that_discriminates_a_union_is_left_as_it_is() -> None:
+    # nexmo.com's reports API: `oneOf` with a `discriminator` on a property its branches leave optional;
+    # pydantic refuses a validator on a discriminator field.
+    def branch(product: str, field: str) -> dict[str, Any]:
+        kinds = {"product": {"type": "string", "enum": [product]}, field: {"type": "string"}}
+        return {"type": "object", "properties": kinds}
+
+    messages = {
+        "Report": {
+            "type": "object",
+            "properties": {
+                "fields": {
+                    "oneOf": [{"$ref": "#/$defs/Sms"}, {"$ref": "#/$defs/Voice"}],
+                    "discriminator": {"propertyName": "product"},
+                }
+            },
+            "$defs": {"Sms": branch("SMS", "a"), "Voice": branch("VOICE", "b")},
+        }
+    }
+    source = models_source(messages)
+    assert "discriminator='product'" in source
+    name = "scaffold_test_models_discriminator"
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(source, "models.py", "exec"), module.__dict__)
+        report = module.Report.model_validate({"fields": {"product": "VOICE", "b": "x"}})
+        assert type(report.fields).__name__ == "ReportVoice"
+        with pytest.raises(pydantic.ValidationError, match="not null"):
+            module.Report.model_validate({"fields": {"product": "VOICE", "b": None}})
+    finally:
+        del sys.modules[name]

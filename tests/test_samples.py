@@ -41,3 +41,51 @@ def test_the_sample_of_a_pattern_is_valid_or_plain(pattern: str, min_length: int
     schema = {"type": "string", "pattern": pattern, "minLength": min_length}
     value = sample(schema)
     assert isinstance(value, str) and len(value) >= min_length
+
+
+def test_an_all_of_that_annotates_a_string_gives_a_string() -> None:
+    # AWS's contracts wrap every property so: `allOf: [{$ref: ...}, {description: ...}]`.
+    defs = {"Name": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"}, "Kind": {"enum": ["AVG", "SUM"]}}
+    schema = {
+        "type": "object",
+        "required": ["name", "kind"],
+        "properties": {
+            "name": {"allOf": [{"$ref": "#/$defs/Name"}, {"description": "The name."}]},
+            "kind": {"allOf": [{"$ref": "#/$defs/Kind"}, {"description": "The kind."}]},
+        },
+        "$defs": defs,
+    }
+    value = sample(schema)
+    assert value == {"name": "a", "kind": "AVG"}
+    jsonschema.validate(value, schema)
+
+
+def test_a_map_with_a_minimum_of_entries_gets_them() -> None:
+    schema = {
+        "type": "object",
+        "required": ["tags"],
+        "properties": {
+            "tags": {"type": "object", "minProperties": 2, "additionalProperties": {"type": "string", "minLength": 1}}
+        },
+    }
+    value = sample(schema)
+    assert value == {"tags": {"key1": "x", "key2": "x"}}
+    jsonschema.validate(value, schema)
+
+
+def test_an_all_of_branch_may_require_what_another_defines() -> None:
+    # nexmo.com's reports API: `allOf: [Report, SmsFields]`, SmsFields requires Report's `account_id`.
+    schema = {
+        "allOf": [{"$ref": "#/$defs/Report"}, {"$ref": "#/$defs/SmsFields"}],
+        "$defs": {
+            "Report": {"type": "object", "properties": {"account_id": {"type": "string", "minLength": 3}}},
+            "SmsFields": {
+                "type": "object",
+                "required": ["product", "account_id"],
+                "properties": {"product": {"enum": ["SMS"]}},
+            },
+        },
+    }
+    value = sample(schema)
+    assert value == {"product": "SMS", "account_id": "xxx"}
+    jsonschema.validate(value, schema)

@@ -58,6 +58,15 @@ class _Sampler:
         if self.left < 0:
             raise SampleTooLarge(f"its smallest valid example is larger than {MAX_SAMPLE_SIZE} characters and items")
 
+    def resolved(self, schema: Any, defs: dict[str, Any]) -> Any:
+        """``schema`` behind its `$ref`s (a few levels: a chain of refs is rare and short)."""
+        for _ in range(8):
+            if not (isinstance(schema, dict) and "$ref" in schema):
+                return schema
+            target = str(schema["$ref"])
+            schema = self.root if target == "#" else defs.get(target.rsplit("/", 1)[-1], {})
+        return schema
+
     def sample(self, schema: Any, defs: dict[str, Any], depth: int) -> Any:
         if depth > MAX_SAMPLE_DEPTH:
             raise SampleTooLarge(
@@ -86,9 +95,23 @@ class _Sampler:
             options = [o for o in schema.get(key, []) if isinstance(o, dict) and o.get("type") != "null"]
             if options:
                 if key == "allOf":
+                    objects = [self.resolved(option, defs) for option in options]
+                    if all(_is_object(o) for o in objects):
+                        # One object: every branch's properties, and every property some branch requires
+                        # (a branch may require what another defines).
+                        merged_schema: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+                        for o in objects:
+                            merged_schema["properties"].update(o.get("properties") or {})
+                            merged_schema["required"] += [
+                                r for r in o.get("required") or [] if r not in merged_schema["required"]
+                            ]
+                        return self.sample(merged_schema, defs, depth + 1)
+                    values = [self.sample(option, defs, depth + 1) for option in options]
+                    if not any(isinstance(value, dict) for value in values):
+                        # `allOf: [{$ref: a string schema}, {description: ...}]`: the value is not an object
+                        return next((value for value in values if value is not None), None)
                     merged: dict[str, Any] = {}
-                    for option in options:
-                        value = self.sample(option, defs, depth + 1)
+                    for value in values:
                         if isinstance(value, dict):
                             merged.update(value)
                     return merged
@@ -98,9 +121,16 @@ class _Sampler:
             kind = next((k for k in kind if k != "null"), None)
         if kind == "object" or (kind is None and "properties" in schema):
             props = schema.get("properties", {})
-            required = schema.get("required", [])
-            self.spend(len(required))
-            return {name: self.sample(props.get(name, {}), defs, depth + 1) for name in required}
+            required = list(schema.get("required", []))
+            wanted = int(schema.get("minProperties", 0))
+            # Too few required properties for `minProperties`: the optional ones, then map entries.
+            required += [name for name in props if name not in required][: max(0, wanted - len(required))]
+            self.spend(max(wanted, len(required)))
+            value = {name: self.sample(props.get(name, {}), defs, depth + 1) for name in required}
+            extra = schema.get("additionalProperties", {})
+            for index in range(wanted - len(value)):
+                value[f"key{index + 1}"] = self.sample(extra if isinstance(extra, dict) else {}, defs, depth + 1)
+            return value
         if kind == "array":
             count = int(schema.get("minItems", 0))
             self.spend(count)  # before building the list: the count alone may not fit in memory
@@ -121,6 +151,14 @@ class _Sampler:
         if kind == "boolean":
             return True
         return None
+
+
+def _is_object(schema: Any) -> bool:
+    """A schema of objects only, with nothing (an `enum`, a combinator) the merge above would lose."""
+    if not isinstance(schema, dict) or any(k in schema for k in ("allOf", "anyOf", "oneOf", "enum", "const", "$ref")):
+        return False
+    kind = schema.get("type")
+    return kind == "object" or (kind is None and ("properties" in schema or "required" in schema))
 
 
 def counterexample(schema: Any) -> tuple[bool, Any]:

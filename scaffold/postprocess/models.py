@@ -284,9 +284,17 @@ def refuse_null(source: str) -> str:
         # thousands of models.
         return source[at(node.lineno, node.col_offset) : at(node.end_lineno or node.lineno, node.end_col_offset or 0)]
 
+    # pydantic refuses a validator on a field that discriminates a union: such fields are left as they are.
+    discriminators = {
+        k.value.value
+        for k in ast.walk(tree)
+        if isinstance(k, ast.keyword) and k.arg == "discriminator" and isinstance(k.value, ast.Constant)
+    }
     edits: list[tuple[int, int, str]] = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Call)):
+            continue
+        if isinstance(node.target, ast.Name) and node.target.id in discriminators:
             continue
         call = node.value
         mark = next((k for k in call.keywords if k.arg == "json_schema_extra"), None)
