@@ -12,6 +12,7 @@ import pytest
 
 from scaffold.errors import Problem, SpecInvalid
 from scaffold.spec.contracts import ImportedContract, import_openapi, import_proto
+from scaffold.spec.load import load_spec
 from tests.json_refs import refs_in
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contracts"
@@ -697,3 +698,39 @@ def test_a_wildcard_response_is_read_as_json_unless_binary(tmp_path: Path) -> No
     assert contract.operations["GetInfo"].response == "Comic"
     [warning] = contract.warnings
     assert "not JSON" in warning.message and warning.field.startswith("paths./download")
+
+
+def test_patterns_the_models_cannot_compile_are_left_out_and_said_so(tmp_path: Path) -> None:
+    # AWS's contracts: a lookaround (Python's `re` only) beside `\p{L}` (Rust's regex only) in one message.
+    (tmp_path / "api.yaml").write_text(
+        textwrap.dedent(
+            """\
+            openapi: 3.1.0
+            paths:
+              /tags:
+                post:
+                  operationId: tag
+                  requestBody:
+                    required: true
+                    content: {application/json: {schema: {$ref: '#/components/schemas/Tag'}}}
+                  responses: {'204': {description: done}}
+            components:
+              schemas:
+                Tag:
+                  type: object
+                  properties:
+                    host: {type: string, pattern: '^(?!-)[a-z0-9-]+$'}
+                    label: {type: string, pattern: '^[\\p{L}\\p{N}]*$'}
+                    code: {type: string, pattern: '^[A-Z]{2}$'}
+            """
+        )
+    )
+    (tmp_path / "spec.yaml").write_text(
+        "version: 1\nname: t\nservices:\n  tag-service:\n    contracts: {openapi: api.yaml}\n"
+    )
+    spec = load_spec(tmp_path / "spec.yaml")
+    properties = spec.messages["Tag"].schema["properties"]
+    assert properties["host"]["pattern"] == "^(?!-)[a-z0-9-]+$" and properties["code"]["pattern"] == "^[A-Z]{2}$"
+    assert "pattern" not in properties["label"]
+    [warning] = [w for w in spec.warnings if "not enforced" in w.message]
+    assert "^[\\p{L}\\p{N}]*$" in warning.message and "Tag" in warning.message

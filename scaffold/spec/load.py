@@ -7,6 +7,7 @@ Every problem found is collected; the caller gets either a :class:`LoadedSpec` o
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from scaffold.spec.resolved import (
     MessageDef,
     OperationDef,
 )
-from scaffold.spec.schema_bounds import schema_problem
+from scaffold.spec.schema_bounds import schema_problem, without_unreadable_patterns
 from scaffold.spec.validate import problems_from
 from scaffold.spec.yaml_source import Loc, Source, load_source, special_file_problem, value_problems
 
@@ -116,6 +117,7 @@ class _Resolver:
                     continue
                 schema, origin = loaded, f"file:{message.ref}"
             if self._check_schema(schema, loc, message.ref):
+                schema = self._readable_patterns(schema, (*loc, "$ref") if message.ref else (*loc, "schema"), name)
                 self.messages[name] = MessageDef(name, message.description, schema, origin)
             else:
                 self.rejected.add(name)
@@ -190,6 +192,21 @@ class _Resolver:
             self.fail(loc, "the JSON Schema is nested too deeply", "flatten it with `$defs`")
             return False
         return self._bounded(schema, (*loc, "$ref") if ref else (*loc, "schema"), ref)
+
+    def _readable_patterns(self, schema: dict[str, Any], loc: Loc, message: str) -> dict[str, Any]:
+        """``schema`` without the patterns the generated models could not compile, each reported."""
+        cleaned, dropped = without_unreadable_patterns(schema)
+        for pattern in dropped:
+            self.warnings.append(
+                self.source.problem(
+                    loc,
+                    f"message `{message}`: pattern `{pattern}` is not enforced: pydantic cannot compile it here (Rust's"
+                    " regex has no lookarounds, and Python's `re`, used for a message that has them, no Unicode"
+                    " classes such as `\\p{L}`)",
+                    "write the lookarounds or the Unicode classes of the message's patterns another way",
+                )
+            )
+        return cleaned
 
     def _bounded(self, schema: dict[str, Any], loc: Loc, ref: str | None) -> bool:
         too_large = schema_problem(schema)
@@ -297,6 +314,8 @@ class _Resolver:
                 if not self._bounded(message.schema, ref_loc, f"{ref} message `{msg_name}`"):
                     self.rejected.add(msg_name)
                     continue
+                readable = self._readable_patterns(message.schema, ref_loc, f"{msg_name}` of `{ref}")
+                message = replace(message, schema=readable) if readable is not message.schema else message
                 known = self.messages.get(msg_name)
                 if known is not None and known.schema != message.schema:
                     self.fail(

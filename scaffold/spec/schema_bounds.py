@@ -7,7 +7,11 @@ recursion until the stack runs out. Both are reported when the spec is loaded.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
+
+import pydantic_core
 
 from scaffold.plan.samples import SampleTooLarge, sample
 
@@ -74,3 +78,60 @@ def resolved_depth(schema: dict[str, Any]) -> int:
         return 0
 
     return walk(schema)
+
+
+def without_unreadable_patterns(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``schema`` without the `pattern`s that the generated models could not compile, and those
+    patterns (in order, once each).
+
+    pydantic compiles patterns with Rust's regex, which has no lookarounds or back-references;
+    datamodel-code-generator then switches the model to Python's `re`, which has no Unicode classes
+    (`\\p{L}`). AWS's contracts have both kinds in one message: every model of it failed at import.
+    So a message with a pattern only `re` reads keeps only the patterns `re` reads."""
+    patterns: list[str] = []
+
+    def collect(node: Any, key: str | None) -> None:
+        if isinstance(node, list):
+            for item in node:
+                collect(item, None)
+        elif isinstance(node, dict) and key not in _DATA_KEYWORDS:
+            if isinstance(node.get("pattern"), str) and node["pattern"] not in patterns:
+                patterns.append(node["pattern"])
+            for k, v in node.items():
+                collect(v, k)
+
+    collect(schema, None)
+    python_re = any(not _rust_reads(p) for p in patterns)
+    dropped = [p for p in patterns if not (_python_reads(p) if python_re else _rust_reads(p) or _python_reads(p))]
+    if not dropped:
+        return schema, []
+
+    def walk(node: Any, key: str | None) -> Any:
+        if isinstance(node, list):
+            return [walk(item, None) for item in node]
+        if not isinstance(node, dict) or key in _DATA_KEYWORDS:
+            return node
+        out = {k: walk(v, k) for k, v in node.items()}
+        if out.get("pattern") in dropped:
+            del out["pattern"]
+        return out
+
+    return walk(schema, None), dropped
+
+
+@functools.lru_cache(maxsize=4096)
+def _rust_reads(pattern: str) -> bool:
+    try:
+        pydantic_core.SchemaValidator(pydantic_core.core_schema.str_schema(pattern=pattern))
+    except pydantic_core.SchemaError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _python_reads(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
