@@ -107,9 +107,10 @@ class _Sampler:
                             ]
                         return self.sample(merged_schema, defs, depth + 1)
                     values = [self.sample(option, defs, depth + 1) for option in options]
-                    if not any(isinstance(value, dict) for value in values):
+                    given = [value for value in values if value is not None]
+                    if len(given) == 1 and not isinstance(given[0], dict):
                         # `allOf: [{$ref: a string schema}, {description: ...}]`: the value is not an object
-                        return next((value for value in values if value is not None), None)
+                        return given[0]
                     merged: dict[str, Any] = {}
                     for value in values:
                         if isinstance(value, dict):
