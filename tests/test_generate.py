@@ -227,3 +227,22 @@ def test_long_link_names_still_pass_the_line_length_rule(tmp_path: Path) -> None
     for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
         checked = run_tool(service, *command)
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_typed_extra_properties_pass_ruff(tmp_path: Path) -> None:
+    # datamodel-code-generator writes `__pydantic_extra__: Dict[str, str]` for them (Adyen's payout API).
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\nname: extra\nservices:\n  label-service:\n    operations:\n"
+        "      PutLabels: {request: Labels, response: Labels}\n"
+        "messages:\n  Labels:\n    schema:\n      type: object\n      properties: {owner: {type: string}}\n"
+        "      additionalProperties: {type: string}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["generate", str(spec), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    service = tmp_path / "out" / "label-service"
+    models = (service / "src" / "label_service" / "generated" / "models.py").read_text(encoding="utf-8")
+    assert '"__pydantic_extra__": dict[str, str]' in models and "Dict[" not in models
+    checked = run_tool(service, "ruff", "check", ".")
+    assert checked.returncode == 0, checked.stdout + checked.stderr

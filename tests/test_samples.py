@@ -89,3 +89,8 @@ def test_an_all_of_branch_may_require_what_another_defines() -> None:
     value = sample(schema)
     assert value == {"product": "SMS", "account_id": "xxx"}
     jsonschema.validate(value, schema)
+
+
+def test_a_minimum_length_of_an_array_counts_as_its_minimum_of_items() -> None:
+    # Royal Mail's Click & Drop API: `items: {type: array, minLength: 1}`, which the models enforce.
+    assert sample({"type": "array", "minLength": 2, "items": {"type": "integer"}}) == [1, 1]

@@ -133,7 +133,8 @@ class _Sampler:
                 value[f"key{index + 1}"] = self.sample(extra if isinstance(extra, dict) else {}, defs, depth + 1)
             return value
         if kind == "array":
-            count = int(schema.get("minItems", 0))
+            # datamodel-code-generator turns a `minLength` of an array into the list's minimum too.
+            count = max(int(schema.get("minItems", 0)), int(schema.get("minLength", 0)))
             self.spend(count)  # before building the list: the count alone may not fit in memory
             return [self.sample(schema.get("items", {}), defs, depth + 1) for _ in range(count)]
         if kind == "string":

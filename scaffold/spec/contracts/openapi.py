@@ -658,7 +658,13 @@ class _OpenApiImporter:
         if not isinstance(node, dict):
             return copy.deepcopy(node)  # `true` / `false` schemas (3.1)
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/") and not ref.startswith(_COMPONENT):
+        # A ref outside components/schemas, or into the inside of a component (datamodel-code-generator
+        # resolves `#/$defs/Name` only): its target is copied in place.
+        if (
+            isinstance(ref, str)
+            and ref.startswith("#/")
+            and (not ref.startswith(_COMPONENT) or "/" in ref[len(_COMPONENT) :])
+        ):
             return self._inlined(node, ref, loc, refs)
         out: dict[str, Any] = {}
         for key, value in node.items():
@@ -682,8 +688,9 @@ class _OpenApiImporter:
         return _integer_bounds(out)
 
     def _inlined(self, node: dict[str, Any], ref: str, loc: Loc, refs: set[str]) -> Any:
-        """A local `$ref` outside components/schemas (to a parameter's schema, say): its target,
-        converted in its place. In 3.1 the keywords beside the `$ref` apply too; 3.0 ignores them."""
+        """A local `$ref` outside components/schemas (to a parameter's schema, say) or into a component
+        (`#/components/schemas/Channel/properties/from`): its target, converted in its place. In 3.1 the
+        keywords beside the `$ref` apply too; 3.0 ignores them."""
         if ref in self.inlining:
             raise self._skip(
                 (*loc, "$ref"), f"`$ref` to `{ref}` refers to itself", f"move the schema under `{_COMPONENT}`"
