@@ -246,3 +246,23 @@ def test_typed_extra_properties_pass_ruff(tmp_path: Path) -> None:
     assert '"__pydantic_extra__": dict[str, str]' in models and "Dict[" not in models
     checked = run_tool(service, "ruff", "check", ".")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_service_whose_models_check_emails_depends_on_email_validator(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\nname: mail\nservices:\n  mail-service:\n    operations:\n"
+        "      Send: {request: Mail, response: Mail}\n  other-service:\n    operations:\n"
+        "      Ping: {request: Plain, response: Plain}\n"
+        "messages:\n  Mail:\n    schema: {type: object, properties: {to: {type: string, format: email}}}\n"
+        "  Plain:\n    schema: {type: object, properties: {note: {type: string}}}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["generate", str(spec), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert '"email-validator>=2,<3"' in (tmp_path / "out" / "mail-service" / "pyproject.toml").read_text()
+    assert "email-validator" not in (tmp_path / "out" / "other-service" / "pyproject.toml").read_text()
+    assert (
+        "EmailStr"
+        in (tmp_path / "out" / "mail-service" / "src" / "mail_service" / "generated" / "models.py").read_text()
+    )

@@ -94,3 +94,15 @@ def test_an_all_of_branch_may_require_what_another_defines() -> None:
 def test_a_minimum_length_of_an_array_counts_as_its_minimum_of_items() -> None:
     # Royal Mail's Click & Drop API: `items: {type: array, minLength: 1}`, which the models enforce.
     assert sample({"type": "array", "minLength": 2, "items": {"type": "integer"}}) == [1, 1]
+
+
+def test_an_all_of_beside_properties_of_its_own_keeps_both() -> None:
+    # Azure's resources: `allOf: [{$ref: Resource}]` next to `properties` and `required` of their own.
+    schema = {
+        "allOf": [{"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}],
+        "properties": {"location": {"type": "string"}},
+        "required": ["location"],
+    }
+    value = sample(schema)
+    assert value == {"id": "x", "location": "x"}
+    jsonschema.validate(value, schema)

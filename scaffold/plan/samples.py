@@ -95,6 +95,10 @@ class _Sampler:
             options = [o for o in schema.get(key, []) if isinstance(o, dict) and o.get("type") != "null"]
             if options:
                 if key == "allOf":
+                    own = {k: v for k, v in schema.items() if k not in ("allOf", "$defs", "description", "title")}
+                    if "properties" in own or "required" in own:
+                        # Azure's resources: `allOf: [Resource]` beside properties of their own.
+                        options = [*options, own]
                     objects = [self.resolved(option, defs) for option in options]
                     if all(_is_object(o) for o in objects):
                         # One object: every branch's properties, and every property some branch requires

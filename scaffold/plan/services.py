@@ -164,6 +164,8 @@ def _slice(
         "inbound": _inbound_deadline(spec, inbound),
         "links": [_link_summary(p, service.name) for p in plan.interactions if service.name in (p.from_, p.to)],
         "messages": used_messages,
+        # pydantic checks `format: email` with the email-validator package.
+        "email_validator": _uses_email([_schema_of(spec, m) for m in used_messages]),
         "sources": _sources(spec, service.name, used_messages, proto_owners, _serves_contract(service, rest_ops)),
     }
 
@@ -889,6 +891,19 @@ def _link_summary(p: PlannedInteraction, me: str) -> dict[str, Any]:
         "rule": p.rule,
         "reason": p.reason,
     }
+
+
+def _uses_email(schemas: list[Any]) -> bool:
+    pending = list(schemas)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if node.get("format") in ("email", "idn-email") and not isinstance(node.get("enum"), list):
+                return True
+            pending += [v for k, v in node.items() if k not in ("enum", "const", "default", "examples", "example")]
+        elif isinstance(node, list):
+            pending += node
+    return False
 
 
 def _messages_used(
