@@ -89,6 +89,9 @@ MODEL_IMPORTS = frozenset(
         "Annotated", "Any", "AnyUrl", "AwareDatetime", "BaseModel", "ConfigDict", "Decimal", "EmailStr", "Enum",
         "Field", "IntEnum", "Literal", "Optional", "RootModel", "StrEnum", "UUID", "Union", "date", "datetime",
         "time", "timedelta",
+        # Not an import: the name datamodel-code-generator gives its own root model (which scaffold
+        # drops); a message of that name is renamed `ModelModel`.
+        "Model",
     }
 )  # fmt: skip
 

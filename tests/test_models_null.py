@@ -138,3 +138,39 @@ def test_a_field_that_discriminates_a_union_is_left_as_it_is() -> None:
             module.Report.model_validate({"fields": {"product": "VOICE", "b": None}})
     finally:
         del sys.modules[name]
+
+
+def test_a_root_model_keeps_no_default_of_its_own() -> None:
+    # OpenAI's API: a `oneOf` property with `default: "<|endoftext|>"`, one branch an array of integers;
+    # datamodel-code-generator copied the default into the branch's root model, which mypy refuses.
+    messages = {
+        "Completion": {
+            "type": "object",
+            "properties": {
+                "prompt": {  # a nullable `oneOf` of 3.0, as the importer writes it
+                    "anyOf": [
+                        {
+                            "default": "<|endoftext|>",
+                            "oneOf": [
+                                {"type": "string"},
+                                {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+                            ],
+                        },
+                        {"type": "null"},
+                    ]
+                }
+            },
+        }
+    }
+    source = models_source(messages)
+    assert "class Prompt(RootModel" in source and '"<|endoftext|>"' not in source.split("class Completion")[0]
+    name = "scaffold_test_models_roots"
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(source, "models.py", "exec"), module.__dict__)
+        # datamodel-code-generator attached the default to the branches only: left out, it stays unset.
+        assert module.Completion.model_validate({}).prompt is None
+        assert module.Completion.model_validate({"prompt": [1, 2]}).model_dump(mode="json")["prompt"] == [1, 2]
+    finally:
+        del sys.modules[name]

@@ -106,3 +106,14 @@ def test_an_all_of_beside_properties_of_its_own_keeps_both() -> None:
     value = sample(schema)
     assert value == {"id": "x", "location": "x"}
     jsonschema.validate(value, schema)
+
+
+def test_a_property_of_one_possible_value_is_set() -> None:
+    # Spotify's objects: `type: {enum: [artist]}`, which the models require when a union discriminates on it.
+    schema = {"type": "object", "properties": {"type": {"enum": ["artist"]}, "kind": {"const": 3}, "id": {}}}
+    assert sample(schema) == {"type": "artist", "kind": 3}
+
+
+def test_items_without_a_type_make_a_list() -> None:
+    # Slack's `objs_conversation`: `items` and no `type`, which datamodel-code-generator reads as a list.
+    assert sample({"items": {"type": "string"}, "minItems": 1}) == ["x"]

@@ -130,13 +130,18 @@ class _Sampler:
             wanted = int(schema.get("minProperties", 0))
             # Too few required properties for `minProperties`: the optional ones, then map entries.
             required += [name for name in props if name not in required][: max(0, wanted - len(required))]
+            # A property of one possible value is set too: datamodel-code-generator makes it required
+            # when a union discriminates on it (Spotify's `type: {enum: [artist]}`).
+            required += [
+                name for name in props if name not in required and _single_value(self.resolved(props[name], defs))
+            ]
             self.spend(max(wanted, len(required)))
             value = {name: self.sample(props.get(name, {}), defs, depth + 1) for name in required}
             extra = schema.get("additionalProperties", {})
             for index in range(wanted - len(value)):
                 value[f"key{index + 1}"] = self.sample(extra if isinstance(extra, dict) else {}, defs, depth + 1)
             return value
-        if kind == "array":
+        if kind == "array" or (kind is None and "items" in schema):  # `items` alone: a list, to the models
             # datamodel-code-generator turns a `minLength` of an array into the list's minimum too.
             count = max(int(schema.get("minItems", 0)), int(schema.get("minLength", 0)))
             self.spend(count)  # before building the list: the count alone may not fit in memory
@@ -157,6 +162,11 @@ class _Sampler:
         if kind == "boolean":
             return True
         return None
+
+
+def _single_value(schema: Any) -> bool:
+    enum = schema.get("enum") if isinstance(schema, dict) else None
+    return isinstance(schema, dict) and ("const" in schema or (isinstance(enum, list) and len(enum) == 1))
 
 
 def _is_object(schema: Any) -> bool:

@@ -176,7 +176,7 @@ def _generate(messages: dict[str, dict[str, Any]]) -> str:
             "(refer to messages of the spec by their name instead)"
         )
     # The container of all the definitions is not a message: drop its placeholder model.
-    return refuse_null(re.sub(r"\n\nclass Model\(RootModel\[Any\]\):\n    root: Any\n", "\n", source))
+    return refuse_null(required_roots(re.sub(r"\n\nclass Model\(RootModel\[Any\]\):\n    root: Any\n", "\n", source)))
 
 
 # Optional properties whose schema does not admit null. datamodel-code-generator types every
@@ -264,6 +264,44 @@ def _excludes_null(schema: Any, defs: dict[str, Any], seen: set[str]) -> bool:
             return True
     branches = schema.get("allOf")
     return isinstance(branches, list) and any(_excludes_null(b, defs, seen) for b in branches)
+
+
+def required_roots(source: str) -> str:
+    """The models' source with no default on the `root` of a root model.
+
+    datamodel-code-generator copies a property's `default` into the root models of its `oneOf`
+    branches, where it need not fit (`root: list[int] = Field("<|endoftext|>", ...)` in OpenAI's
+    API: mypy refuses it). Such a default is not applied then; one on the property itself still is."""
+    tree = ast.parse(source)
+    lines = source.split("\n")
+    edits: list[tuple[int, int, int]] = []  # (line, start column, end column) of a default to replace
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ClassDef) and any(_is_root_model(base) for base in node.bases)):
+            continue
+        for item in node.body:
+            call = item.value if isinstance(item, ast.AnnAssign) else None
+            named_root = (
+                isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.target.id == "root"
+            )
+            if not (named_root and isinstance(call, ast.Call) and call.args and _is_field(call.func)):
+                continue
+            default = call.args[0]
+            if isinstance(default, ast.Constant) and default.value is Ellipsis:
+                continue
+            if default.lineno == default.end_lineno:
+                edits.append((default.lineno, default.col_offset, default.end_col_offset or 0))
+    for line, start, end in sorted(edits, reverse=True):
+        text = lines[line - 1].encode("utf-8")
+        lines[line - 1] = (text[:start] + b"..." + text[end:]).decode("utf-8")
+    return "\n".join(lines)
+
+
+def _is_root_model(base: ast.expr) -> bool:
+    return isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name) and base.value.id == "RootModel"
+
+
+def _is_field(func: ast.expr) -> bool:
+    return isinstance(func, ast.Name) and func.id == "Field"
 
 
 def refuse_null(source: str) -> str:
