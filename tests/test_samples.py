@@ -117,3 +117,11 @@ def test_a_property_of_one_possible_value_is_set() -> None:
 def test_items_without_a_type_make_a_list() -> None:
     # Slack's `objs_conversation`: `items` and no `type`, which datamodel-code-generator reads as a list.
     assert sample({"items": {"type": "string"}, "minItems": 1}) == ["x"]
+
+
+def test_items_beside_branches_pick_the_list_branch() -> None:
+    # Slack's `objs_user_profile.fields`: `items` next to `oneOf: [object, array]`; the models read a list.
+    schema = {"items": {"type": "object"}, "oneOf": [{"type": "object"}, {"type": "array", "items": {}}]}
+    value = sample(schema)
+    assert value == []
+    jsonschema.validate(value, schema)

@@ -120,6 +120,14 @@ class _Sampler:
                         if isinstance(value, dict):
                             merged.update(value)
                     return merged
+                if "items" in schema and "type" not in schema:
+                    # `items` beside the branches: the models read a list (Slack's `objs_user_profile`).
+                    lists = [
+                        o
+                        for o in options
+                        if (r := self.resolved(o, defs)) and isinstance(r, dict) and r.get("type") == "array"
+                    ]
+                    options = lists or options
                 return self.sample(options[0], defs, depth + 1)
         kind = schema.get("type")
         if isinstance(kind, list):
