@@ -1,11 +1,16 @@
-"""grpcurl, the independent gRPC client the generated servers are driven with."""
+"""grpcurl, the independent gRPC client the generated servers are driven with, and a generated
+server run as a process of its own."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,3 +45,28 @@ def grpcurl(address: str, *args: str, data: dict[str, Any] | None = None) -> lis
         found.append(value)
         text = text[end:].strip()
     return found
+
+
+@contextlib.contextmanager
+def running_server(service: Path, script: str) -> Iterator[list[str]]:
+    """Run ``script`` (which starts the service's gRPC server and prints its port first, and what else
+    it wants on that line) with the service's src/ on the path; the words of that line, while it runs."""
+    env = {**os.environ, "PYTHONPATH": str(service / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=service, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.split() or not line.split()[0].isdigit():
+            process.kill()
+            _, err = process.communicate(timeout=30)
+            pytest.fail(f"the generated server did not start: {line}{err}")
+        yield line.split()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)

@@ -4,9 +4,6 @@ reflection v1 and v1alpha, a unary and a server-streaming call whose fields have
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 
@@ -15,7 +12,7 @@ import pytest
 from grpc_reflection.v1alpha import reflection_pb2
 
 from tests.generation import generate_example
-from tests.grpcurl import grpcurl
+from tests.grpcurl import grpcurl, running_server
 
 HANDLERS = '''
 """Handlers that echo what they were sent, to see every field arrive."""
@@ -80,25 +77,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     generate_example("protos", out)
     service = out / "shop-service"
     (service / "src" / "shop_service" / "handlers.py").write_text(textwrap.dedent(HANDLERS), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(service / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER], cwd=service, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.strip().isdigit():
-            process.kill()
-            _, err = process.communicate(timeout=30)
-            pytest.fail(f"the generated server did not start: {line}{err}")
-        yield f"127.0.0.1:{line.strip()}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+    with running_server(service, SERVER) as (port, *_):
+        yield f"127.0.0.1:{port}"
 
 
 def test_grpcurl_lists_the_services_through_reflection(server: str) -> None:

@@ -22,7 +22,7 @@ from scaffold.proto_files import layout, slug
 from scaffold.spec.contracts import import_proto
 from scaffold.spec.load import load_spec
 from tests.generation import ROOT, generate_example
-from tests.grpcurl import grpcurl
+from tests.grpcurl import grpcurl, running_server
 
 PROTOS = ROOT / "tests" / "fixtures" / "protos"
 PUBLIC = PROTOS / "public"
@@ -373,18 +373,8 @@ def test_each_service_of_a_file_is_served_and_called_under_its_own_name(generate
     handlers = server_dir / "src" / "pubsub_service" / "handlers.py"
     handlers.write_text(handlers.read_text(encoding="utf-8") + PUBSUB_HANDLERS, encoding="utf-8")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    server = subprocess.Popen(
-        [sys.executable, "-c", PUBSUB_SERVER],
-        cwd=server_dir,
-        env={**env, "PYTHONPATH": str(server_dir / "src")},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        port, *served = server.stdout.readline().split()
-        assert served == ["google.pubsub.v1.Publisher", "google.pubsub.v1.Subscriber"], server.stderr
+    with running_server(server_dir, PUBSUB_SERVER) as (port, *served):
+        assert served == ["google.pubsub.v1.Publisher", "google.pubsub.v1.Subscriber"]
         caller = subprocess.run(
             [sys.executable, "-c", PUBSUB_CALLER],
             cwd=caller_dir,
@@ -408,13 +398,6 @@ def test_each_service_of_a_file_is_served_and_called_under_its_own_name(generate
         assert grpcurl(f"127.0.0.1:{port}", "google.pubsub.v1.Subscriber/Pull", data=data) == [
             {"receivedMessages": [{"ackId": "s/0"}]}
         ]
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
 
 
 def test_two_services_of_a_file_may_not_share_an_rpc_name(tmp_path: Path) -> None:

@@ -58,13 +58,17 @@ class _Sampler:
         if self.left < 0:
             raise SampleTooLarge(f"its smallest valid example is larger than {MAX_SAMPLE_SIZE} characters and items")
 
+    def target(self, schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+        """The schema a `$ref` names: the root (`#`) or a `$defs` entry."""
+        ref = str(schema["$ref"])
+        return self.root if ref == "#" else defs.get(ref.rsplit("/", 1)[-1], {})
+
     def resolved(self, schema: Any, defs: dict[str, Any]) -> Any:
         """``schema`` behind its `$ref`s (a few levels: a chain of refs is rare and short)."""
         for _ in range(8):
             if not (isinstance(schema, dict) and "$ref" in schema):
                 return schema
-            target = str(schema["$ref"])
-            schema = self.root if target == "#" else defs.get(target.rsplit("/", 1)[-1], {})
+            schema = self.target(schema, defs)
         return schema
 
     def sample(self, schema: Any, defs: dict[str, Any], depth: int) -> Any:
@@ -81,10 +85,7 @@ class _Sampler:
         if isinstance(own, dict) and own:
             defs = {**defs, **own}
         if "$ref" in schema:
-            if schema["$ref"] == "#":
-                return self.sample(self.root, defs, depth + 1)
-            name = str(schema["$ref"]).rsplit("/", 1)[-1]
-            return self.sample(defs.get(name, {}), defs, depth + 1)
+            return self.sample(self.target(schema, defs), defs, depth + 1)
         if "const" in schema:
             return schema["const"]
         if schema.get("enum"):

@@ -20,6 +20,7 @@ from scaffold.plan.rest import binding
 from scaffold.plan.samples import counterexample, sample
 from scaffold.proto_files import Layout, PyModule, layout, requirement
 from scaffold.spec.resolved import Endpoint, LoadedSpec, OperationDef
+from scaffold.spec.schema_bounds import DATA_KEYWORDS
 
 # What unary and streaming gRPC links share; they differ only in how a call is bounded in time.
 _GRPC_RETRY_AND_GUARDS: tuple[tuple[str, str], ...] = (
@@ -484,7 +485,7 @@ def _proto_identity(
     return {
         "service": proto_service,
         "full_service": f"{package}.{proto_service}",
-        "services": [{"name": proto_service, "full_name": f"{package}.{proto_service}"}],
+        "services": [{"name": proto_service, "full_name": _full_name(package, proto_service)}],
         "proto_package": package,
         "module": module,
         "proto_file": f"{module}.proto",
@@ -528,14 +529,13 @@ def _full_name(package: str, service: str) -> str:
     return f"{package}.{service}" if package else service
 
 
-def _stubs(client: dict[str, Any], links: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The stubs a gRPC client holds, one per .proto service its links call (all on one channel),
-    and which stub and service-config key each link uses. The first service's methods are keyed
-    by their name in the service config, the others' by `package.Service/Method`."""
+def _stubs(client: dict[str, Any], links: list[dict[str, Any]], services: list[str]) -> list[dict[str, Any]]:
+    """The stubs a gRPC client holds, one per .proto service its links call (``services``, one per
+    link; all on one channel), and which stub and service-config key each link uses. The first
+    service's methods are keyed by their name in the service config, the others' by
+    `package.Service/Method`."""
     full_names = {s["name"]: s["full_name"] for s in client["services"]}
-    for link in links:
-        link["grpc_service"] = link["grpc_service"] or client["service"]
-    called = list(dict.fromkeys(link["grpc_service"] for link in links))
+    called = list(dict.fromkeys(services))
     stubs = []
     for index, name in enumerate(called):
         prefix = "" if index == 0 else f"_{names.snake(name)}"
@@ -549,8 +549,8 @@ def _stubs(client: dict[str, Any], links: list[dict[str, Any]]) -> list[dict[str
             }
         )
     by_name = {stub["name"]: stub for stub in stubs}
-    for link in links:
-        stub = by_name[link.pop("grpc_service")]
+    for link, service in zip(links, services, strict=True):
+        stub = by_name[service]
         link["stub"] = stub
         name = link["operation"]["name"]
         link["config_key"] = name if stub is stubs[0] else f"{stub['full_name']}/{name}"
@@ -596,7 +596,6 @@ def _clients(
                     **binding(op, _schema_of(spec, op.request) if op.request else {}),
                     "resilience": p.resilience,
                     "reason": p.reason,
-                    **({"grpc_service": op.grpc_service} if pattern == "grpc" else {}),
                 }
             )
         client: dict[str, Any] = {
@@ -611,7 +610,10 @@ def _clients(
         else:
             client["target_address"] = f"127.0.0.1:{GRPC_PORT_BASE + ports.get(target_name, 0)}"
             client.update(_proto_identity(spec, target, grpc_exposed[target_name], protos))
-            client["stubs"] = _stubs(client, links)
+            services = [
+                target.operations[p.operation or ""].grpc_service or client["service"] for p in by_target[target_name]
+            ]
+            client["stubs"] = _stubs(client, links, services)
             # Named after the first service it calls, which need not be the contract's first.
             client["service"], client["full_service"] = client["stubs"][0]["name"], client["stubs"][0]["full_name"]
             for link in links:
@@ -894,13 +896,14 @@ def _link_summary(p: PlannedInteraction, me: str) -> dict[str, Any]:
 
 
 def _uses_email(schemas: list[Any]) -> bool:
+    """Whether a schema checks `format: email` (or `idn-email`) anywhere, data keywords aside."""
     pending = list(schemas)
     while pending:
         node = pending.pop()
         if isinstance(node, dict):
             if node.get("format") in ("email", "idn-email") and not isinstance(node.get("enum"), list):
                 return True
-            pending += [v for k, v in node.items() if k not in ("enum", "const", "default", "examples", "example")]
+            pending += [v for k, v in node.items() if k not in DATA_KEYWORDS]
         elif isinstance(node, list):
             pending += node
     return False

@@ -117,7 +117,9 @@ class _Resolver:
                     continue
                 schema, origin = loaded, f"file:{message.ref}"
             if self._check_schema(schema, loc, message.ref):
-                schema = self._readable_patterns(schema, (*loc, "$ref") if message.ref else (*loc, "schema"), name)
+                schema = self._readable_patterns(
+                    schema, (*loc, "$ref") if message.ref else (*loc, "schema"), f"message `{name}`"
+                )
                 self.messages[name] = MessageDef(name, message.description, schema, origin)
             else:
                 self.rejected.add(name)
@@ -193,14 +195,14 @@ class _Resolver:
             return False
         return self._bounded(schema, (*loc, "$ref") if ref else (*loc, "schema"), ref)
 
-    def _readable_patterns(self, schema: dict[str, Any], loc: Loc, message: str) -> dict[str, Any]:
+    def _readable_patterns(self, schema: dict[str, Any], loc: Loc, what: str) -> dict[str, Any]:
         """``schema`` without the patterns the generated models could not compile, each reported."""
         cleaned, dropped = without_unreadable_patterns(schema)
         for pattern in dropped:
             self.warnings.append(
                 self.source.problem(
                     loc,
-                    f"message `{message}`: pattern `{pattern}` is not enforced: pydantic cannot compile it here (Rust's"
+                    f"{what}: pattern `{pattern}` is not enforced: pydantic cannot compile it here (Rust's"
                     " regex has no lookarounds, and Python's `re`, used for a message that has them, no Unicode"
                     " classes such as `\\p{L}`)",
                     "write the lookarounds or the Unicode classes of the message's patterns another way",
@@ -314,7 +316,7 @@ class _Resolver:
                 if not self._bounded(message.schema, ref_loc, f"{ref} message `{msg_name}`"):
                     self.rejected.add(msg_name)
                     continue
-                readable = self._readable_patterns(message.schema, ref_loc, f"{msg_name}` of `{ref}")
+                readable = self._readable_patterns(message.schema, ref_loc, f"{ref} message `{msg_name}`")
                 message = replace(message, schema=readable) if readable is not message.schema else message
                 known = self.messages.get(msg_name)
                 if known is not None and known.schema != message.schema:

@@ -19,7 +19,7 @@ from scaffold.plan.samples import SampleTooLarge, sample
 # far below; FastAPI's OpenAPI document of a 500-deep chain exhausts Python's stack.
 MAX_RESOLVED_DEPTH = 64
 # Keywords whose values are data or names, not schemas: their contents are not followed.
-_DATA_KEYWORDS = {"enum", "const", "default", "examples", "example", "required"}
+DATA_KEYWORDS = {"enum", "const", "default", "examples", "example", "required"}
 
 
 def schema_problem(schema: dict[str, Any]) -> tuple[str, str] | None:
@@ -66,7 +66,7 @@ def resolved_depth(schema: dict[str, Any]) -> int:
         if isinstance(node, dict):
             deepest = 0
             for key, value in node.items():
-                if key in _DATA_KEYWORDS or key in ("$defs", "definitions"):
+                if key in DATA_KEYWORDS or key in ("$defs", "definitions"):
                     continue
                 if key == "$ref" and isinstance(value, str):
                     deepest = max(deepest, of_ref(value.rsplit("/", 1)[-1]))
@@ -94,7 +94,7 @@ def without_unreadable_patterns(schema: dict[str, Any]) -> tuple[dict[str, Any],
         if isinstance(node, list):
             for item in node:
                 collect(item, None)
-        elif isinstance(node, dict) and key not in _DATA_KEYWORDS:
+        elif isinstance(node, dict) and key not in DATA_KEYWORDS:
             if isinstance(node.get("pattern"), str) and node["pattern"] not in patterns:
                 patterns.append(node["pattern"])
             for k, v in node.items():
@@ -109,7 +109,7 @@ def without_unreadable_patterns(schema: dict[str, Any]) -> tuple[dict[str, Any],
     def walk(node: Any, key: str | None) -> Any:
         if isinstance(node, list):
             return [walk(item, None) for item in node]
-        if not isinstance(node, dict) or key in _DATA_KEYWORDS:
+        if not isinstance(node, dict) or key in DATA_KEYWORDS:
             return node
         out = {k: walk(v, k) for k, v in node.items()}
         if out.get("pattern") in dropped:

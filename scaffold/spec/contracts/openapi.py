@@ -412,9 +412,7 @@ class _OpenApiImporter:
         if not isinstance(schema, (dict, bool)):
             self._unsupported(loc, name, required, "its schema is not a mapping")
             return None
-        read = _Param(name, location, required, schema if isinstance(schema, dict) else {}, encoding, loc)
-        read.separator = separator
-        return read
+        return _Param(name, location, required, schema if isinstance(schema, dict) else {}, encoding, loc, separator)
 
     def _unsupported(self, loc: Loc, name: str, required: bool, why: str) -> None:
         if required:
@@ -729,11 +727,12 @@ class _OpenApiImporter:
 class _Param:
     """A parameter while its operation is imported (mutable: its field is set last)."""
 
-    def __init__(self, name: str, location: str, required: bool, schema: Any, encoding: str, loc: Loc) -> None:
+    def __init__(
+        self, name: str, location: str, required: bool, schema: Any, encoding: str, loc: Loc, separator: str = ""
+    ) -> None:
         self.name, self.location, self.required = name, location, required
-        self.schema, self.encoding, self.loc = schema, encoding, loc
+        self.schema, self.encoding, self.loc, self.separator = schema, encoding, loc, separator
         self.field = name
-        self.separator = ""
 
 
 _LOCATIONS = ("path", "query", "header", "cookie")
